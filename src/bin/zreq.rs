@@ -1,0 +1,5 @@
+//! `zreq`: see `zreq --help` and the README.
+
+fn main() -> std::process::ExitCode {
+    zpattern::cli::main(zpattern::cli::zreq::run)
+}

@@ -1,0 +1,159 @@
+//! The one command-line vocabulary shared by the six role binaries.
+//!
+//! Every binary flattens [`SocketArgs`] (endpoints, HWM, linger, size limit, format,
+//! verbosity); senders add [`SourceArgs`], receivers [`ReceiveArgs`].
+
+use crate::frame::{Format, Limits};
+use crate::options::Options;
+use crate::stop::Stop;
+use crate::{duration, Endpoint, Error};
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the socket binds and connects. At least one is required.
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = true)]
+pub struct Endpoints {
+    /// Bind to EP and accept peers (repeatable). Port * (or 0) picks a free port; each
+    /// bound endpoint is printed on stderr as "NAME: bound EP".
+    #[arg(short, long, value_name = "EP")]
+    pub bind: Vec<String>,
+    /// Connect to EP (repeatable).
+    #[arg(short, long, value_name = "EP")]
+    pub connect: Vec<String>,
+}
+
+/// Socket settings, format and verbosity: shared by all six binaries.
+#[derive(Args, Debug, Clone)]
+pub struct SocketArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub endpoints: Endpoints,
+    /// High-water mark: messages queued per peer and direction (0 = unlimited).
+    #[arg(long, value_name = "N", default_value_t = Options::DEFAULT_HWM)]
+    pub hwm: u32,
+    /// How long to keep delivering queued messages when exiting.
+    #[arg(long, value_name = "DUR", default_value = "1s", value_parser = duration_arg)]
+    pub linger: Duration,
+    /// Largest frame accepted from a peer, in bytes (suffixes k, M, G); a peer sending
+    /// more is disconnected.
+    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = size_arg)]
+    pub max_size: usize,
+    /// Message format on stdin and stdout: text (frames joined by TAB, one message per
+    /// line), escaped, hex, json or raw.
+    #[arg(long, value_name = "FMT", default_value = "text", value_parser = format_arg)]
+    pub format: Format,
+    /// Print only errors on stderr (not the bound endpoints).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Print a summary line on stderr at exit.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+impl SocketArgs {
+    /// The library options these arguments describe.
+    pub fn options(&self, stop: &Stop) -> Options {
+        let mut options = Options::new()
+            .hwm(self.hwm)
+            .linger(self.linger)
+            .limits(Limits {
+                max_frame_size: self.max_size,
+                ..Limits::default()
+            })
+            .stop(stop.clone());
+        options.binds = self.endpoints.bind.clone();
+        options.connects = self.endpoints.connect.clone();
+        options
+    }
+}
+
+/// Where a sender's messages come from, and their pace.
+#[derive(Args, Debug, Clone)]
+pub struct SourceArgs {
+    /// Send TEXT (one message, in --format) instead of reading stdin.
+    #[arg(short, long, value_name = "TEXT", conflicts_with = "file")]
+    pub data: Option<String>,
+    /// Read messages from PATH, one per line (- = stdin).
+    #[arg(short, long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+    /// With --data: send it N times. Otherwise: stop after N messages.
+    #[arg(short = 'n', long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Pause DUR between messages.
+    #[arg(short, long, value_name = "DUR", value_parser = duration_arg)]
+    pub interval: Option<Duration>,
+    /// Wait DUR before the first message.
+    #[arg(long, value_name = "DUR", value_parser = duration_arg)]
+    pub delay: Option<Duration>,
+}
+
+/// When a receiver stops.
+#[derive(Args, Debug, Clone)]
+pub struct ReceiveArgs {
+    /// Stop after N messages (exit 0); if --timeout passes first, exit 2.
+    #[arg(short = 'n', long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Stop when nothing arrives for DUR (exit 0 without --count).
+    #[arg(short = 'W', long, value_name = "DUR", value_parser = duration_arg)]
+    pub timeout: Option<Duration>,
+}
+
+/// Parse a duration argument (`250ms`, `2s`).
+pub fn duration_arg(text: &str) -> Result<Duration, String> {
+    duration::parse(text).map_err(|e| e.to_string())
+}
+
+/// Parse a format name.
+pub fn format_arg(text: &str) -> Result<Format, String> {
+    text.parse::<Format>().map_err(|e| e.to_string())
+}
+
+/// Parse a byte size: `1024`, `64k`, `16M`, `1G` (binary multiples).
+pub fn size_arg(text: &str) -> Result<usize, String> {
+    let (digits, shift) = match text.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&text[..i], 10),
+        Some((i, 'm' | 'M')) => (&text[..i], 20),
+        Some((i, 'g' | 'G')) => (&text[..i], 30),
+        _ => (text, 0),
+    };
+    digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("invalid size '{text}' (examples: 4096, 64k, 16M)"))
+}
+
+/// Print each bound endpoint on stderr, as "NAME: bound EP", unless quiet.
+pub fn report_bound(name: &str, args: &SocketArgs, endpoints: &[Endpoint]) {
+    if !args.quiet {
+        for endpoint in endpoints {
+            eprintln!("{name}: bound {endpoint}");
+        }
+    }
+}
+
+/// Check that an option value makes sense, as a usage error naming the option.
+pub fn require(ok: bool, message: &str) -> Result<(), Error> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::usage(message))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size_arg("4096"), Ok(4096));
+        assert_eq!(size_arg("64k"), Ok(65536));
+        assert_eq!(size_arg("16M"), Ok(16 << 20));
+        assert!(size_arg("lots").is_err());
+        assert!(size_arg("").is_err());
+        assert!(size_arg("99999999999999G").is_err());
+    }
+}

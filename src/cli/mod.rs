@@ -1,0 +1,43 @@
+//! The command-line side of zpattern: the shared argument vocabulary, message input
+//! and output for terminals and pipes, the send and receive loops, and one runner per
+//! role binary. The binaries in `src/bin` only hand their runner to [`main`].
+//!
+//! Exit codes: 0 success (and a closed stdout, as in `zsub | head -1`), 1 runtime
+//! error, 2 usage error or timeout, 130 interrupted by SIGINT or SIGTERM.
+
+pub mod args;
+mod exec;
+mod input;
+mod output;
+mod run;
+pub mod zpub;
+pub mod zpull;
+pub mod zpush;
+pub mod zrep;
+pub mod zreq;
+pub mod zsub;
+
+pub use exec::Filter;
+pub use input::MessageSource;
+pub use output::MessageWriter;
+
+use crate::error::{ErrorKind, Result};
+use crate::stop::Stop;
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Parse the arguments of binary `A`, run it with a [`Stop`] tied to Ctrl-C and
+/// SIGTERM, print any error as one line on stderr and map it to the exit code.
+pub fn main<A: Parser>(run: fn(A, &Stop) -> Result<()>) -> ExitCode {
+    let args = A::parse();
+    let name = A::command().get_name().to_string();
+    let outcome = Stop::on_signals().and_then(|stop| run(args, &stop));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

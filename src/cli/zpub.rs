@@ -1,0 +1,65 @@
+//! `zpub`: publish messages from stdin, a file or `--data`.
+
+use crate::cli::args::{duration_arg, report_bound, SocketArgs, SourceArgs};
+use crate::cli::run::{send_all, summary};
+use crate::cli::MessageSource;
+use crate::error::Result;
+use crate::frame::Frame;
+use crate::pubsub::Publisher;
+use crate::role::Transmit;
+use crate::stop::Stop;
+use clap::Parser;
+use std::time::Duration;
+
+/// Publish messages (the PUB side of pub/sub).
+///
+/// Reads one message per line from stdin (frames separated by TAB; the first frame is
+/// the topic), or sends --data. Waits for the first subscriber before sending.
+#[derive(Parser, Debug)]
+#[command(name = "zpub", version)]
+pub struct Args {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub socket: SocketArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub source: SourceArgs,
+    /// Prepend topic frame T to every message.
+    #[arg(short, long, value_name = "T")]
+    pub topic: Option<String>,
+    /// Before the first send, wait until N subscribers have connected and subscribed.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub subscribers: usize,
+    /// Send at once, without waiting for subscribers (early messages may be missed).
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Give up (exit 2) if the subscribers have not arrived within DUR.
+    #[arg(long, value_name = "DUR", value_parser = duration_arg)]
+    pub wait_timeout: Option<Duration>,
+    /// Wait for slow subscribers instead of dropping their messages at the HWM.
+    #[arg(long)]
+    pub no_drop: bool,
+}
+
+/// Run `zpub`.
+pub fn run(args: Args, stop: &Stop) -> Result<()> {
+    let mut source = MessageSource::open(&args.source, args.socket.format, stop)?;
+    let mut publisher = Publisher::open(args.socket.options(stop))?;
+    report_bound("zpub", &args.socket, publisher.endpoints());
+    if args.no_drop {
+        publisher.set_no_drop(true)?;
+    }
+    if !args.no_wait && args.subscribers > 0 {
+        publisher.wait_for_subscribers(args.subscribers, args.wait_timeout)?;
+    }
+    let topic = args.topic.as_deref().map(Frame::from);
+    let sent = send_all(&mut source, &args.source, stop, |mut msg| {
+        if let Some(topic) = &topic {
+            msg.push_front(topic.clone());
+        }
+        publisher.send(msg)
+    })?;
+    publisher.close()?;
+    summary("zpub", args.socket.verbose, "sent", sent);
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! `zreq`: send requests, print replies.
+
+use crate::cli::args::{duration_arg, report_bound, SocketArgs, SourceArgs};
+use crate::cli::run::{send_all, summary};
+use crate::cli::{MessageSource, MessageWriter};
+use crate::error::Result;
+use crate::reqrep::Requester;
+use crate::stop::Stop;
+use clap::Parser;
+use std::time::Duration;
+
+/// Send each message as a request and print its reply (the REQ side of req/rep).
+///
+/// Reads one request per line from stdin (frames separated by TAB), or sends --data.
+#[derive(Parser, Debug)]
+#[command(name = "zreq", version)]
+pub struct Args {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub socket: SocketArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub source: SourceArgs,
+    /// Give up (exit 2) when a reply does not arrive within DUR.
+    #[arg(short = 'W', long, value_name = "DUR", value_parser = duration_arg)]
+    pub timeout: Option<Duration>,
+}
+
+/// Run `zreq`.
+pub fn run(args: Args, stop: &Stop) -> Result<()> {
+    let mut source = MessageSource::open(&args.source, args.socket.format, stop)?;
+    let mut writer = MessageWriter::stdout(args.socket.format)?;
+    let mut requester = Requester::open(args.socket.options(stop))?;
+    report_bound("zreq", &args.socket, requester.endpoints());
+    let answered = send_all(&mut source, &args.source, stop, |request| {
+        let reply = requester.request_timeout(request, args.timeout)?;
+        writer.write(&reply)?;
+        writer.flush()
+    })?;
+    summary("zreq", args.socket.verbose, "got replies to", answered);
+    Ok(())
+}

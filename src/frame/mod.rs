@@ -1,0 +1,405 @@
+//! The framing layer: [`Message`], [`Frame`], terminal codecs and size limits.
+//!
+//! Pure: nothing here touches a socket. On the wire a [`Message`] is plain ZeroMQ
+//! multipart, one ZeroMQ frame per [`Frame`], nothing added or hidden, so pyzmq, CZMQ
+//! and libzmq peers interoperate unchanged. For pub/sub the topic is frame 0.
+//!
+//! [`Format`] converts messages to and from terminal records (one line per message in
+//! the line formats) for the role binaries.
+//!
+//! ```
+//! use zpattern::{Format, Message};
+//!
+//! let msg = Format::Text.decode(b"persian\tfedora").unwrap();
+//! assert_eq!(msg, Message::from_frames(["persian", "fedora"]).unwrap());
+//! assert_eq!(msg.topic(), b"persian");
+//!
+//! let mut line = Vec::new();
+//! Format::Json.encode(&msg, &mut line);
+//! assert_eq!(line, b"{\"frames\":[\"persian\",\"fedora\"]}\n");
+//! ```
+
+mod format;
+mod hex;
+
+pub use format::Format;
+
+use crate::error::{Error, Result};
+use std::fmt;
+use std::ops::Deref;
+
+/// Frames at least this long, given as an owned `Vec<u8>`, are handed to libzmq without
+/// copying; shorter ones are copied, which is cheaper than the bookkeeping of a
+/// zero-copy buffer.
+pub const ZERO_COPY_THRESHOLD: usize = 1024;
+
+/// One frame of a [`Message`]: a byte string held in a libzmq buffer, so sending moves
+/// it to libzmq and receiving fills it without an extra copy.
+pub struct Frame(zmq::Message);
+
+impl Frame {
+    /// A frame holding a copy of `bytes`.
+    pub fn new(bytes: &[u8]) -> Frame {
+        Frame(zmq::Message::from(bytes))
+    }
+
+    /// An empty frame.
+    pub fn empty() -> Frame {
+        Frame(zmq::Message::new())
+    }
+
+    /// The frame's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The frame's bytes as UTF-8 text, if they are valid UTF-8.
+    pub fn as_str(&self) -> Option<&str> {
+        std::str::from_utf8(&self.0).ok()
+    }
+
+    pub(crate) fn into_zmq(self) -> zmq::Message {
+        self.0
+    }
+
+    pub(crate) fn zmq_mut(&mut self) -> &mut zmq::Message {
+        &mut self.0
+    }
+}
+
+impl Deref for Frame {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl AsRef<[u8]> for Frame {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Clone for Frame {
+    fn clone(&self) -> Frame {
+        Frame::new(&self.0)
+    }
+}
+
+impl PartialEq for Frame {
+    fn eq(&self, other: &Frame) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Frame {}
+
+impl fmt::Debug for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "b\"{}\"", self.as_bytes().escape_ascii())
+    }
+}
+
+impl From<&[u8]> for Frame {
+    fn from(bytes: &[u8]) -> Frame {
+        Frame::new(bytes)
+    }
+}
+
+impl<const N: usize> From<&[u8; N]> for Frame {
+    fn from(bytes: &[u8; N]) -> Frame {
+        Frame::new(bytes)
+    }
+}
+
+impl From<&str> for Frame {
+    fn from(text: &str) -> Frame {
+        Frame::new(text.as_bytes())
+    }
+}
+
+impl From<&String> for Frame {
+    fn from(text: &String) -> Frame {
+        Frame::new(text.as_bytes())
+    }
+}
+
+impl From<String> for Frame {
+    fn from(text: String) -> Frame {
+        Frame::from(text.into_bytes())
+    }
+}
+
+impl From<Vec<u8>> for Frame {
+    /// Takes ownership without copying when the vector is at least
+    /// [`ZERO_COPY_THRESHOLD`] bytes long.
+    fn from(bytes: Vec<u8>) -> Frame {
+        if bytes.len() >= ZERO_COPY_THRESHOLD {
+            Frame(zmq::Message::from(bytes))
+        } else {
+            Frame::new(&bytes)
+        }
+    }
+}
+
+/// A ZeroMQ message: one or more frames. It is never empty.
+///
+/// For pub/sub, frame 0 is the topic that subscriptions match by prefix.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Invariant: at least one frame.
+    frames: Vec<Frame>,
+}
+
+impl Message {
+    /// A message of one frame.
+    pub fn new(frame: impl Into<Frame>) -> Message {
+        Message {
+            frames: vec![frame.into()],
+        }
+    }
+
+    /// A message from a list of frames; an empty list is a usage error, since ZeroMQ
+    /// cannot carry a message without frames.
+    ///
+    /// ```
+    /// use zpattern::Message;
+    /// let msg = Message::from_frames(["cat", "hat"]).unwrap();
+    /// assert_eq!(msg.frame_count(), 2);
+    /// assert!(Message::from_frames(Vec::<&str>::new()).is_err());
+    /// ```
+    pub fn from_frames<I, F>(frames: I) -> Result<Message>
+    where
+        I: IntoIterator<Item = F>,
+        F: Into<Frame>,
+    {
+        let frames: Vec<Frame> = frames.into_iter().map(Into::into).collect();
+        if frames.is_empty() {
+            return Err(Error::usage("a message needs at least one frame"));
+        }
+        Ok(Message { frames })
+    }
+
+    /// A pub/sub message: `topic` as frame 0, then `body`.
+    pub fn with_topic(topic: impl Into<Frame>, body: impl Into<Frame>) -> Message {
+        Message {
+            frames: vec![topic.into(), body.into()],
+        }
+    }
+
+    /// Frame 0: the topic for pub/sub.
+    pub fn topic(&self) -> &[u8] {
+        &self.frames[0]
+    }
+
+    /// Every frame, in order.
+    pub fn frames(&self) -> &[Frame] {
+        &self.frames
+    }
+
+    /// The frames after the topic (frame 0).
+    pub fn body(&self) -> &[Frame] {
+        &self.frames[1..]
+    }
+
+    /// How many frames the message has (at least one).
+    pub fn frame_count(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// The total number of payload bytes over all frames.
+    pub fn byte_len(&self) -> usize {
+        self.frames.iter().map(|f| f.len()).sum()
+    }
+
+    /// Append a frame.
+    pub fn push(&mut self, frame: impl Into<Frame>) {
+        self.frames.push(frame.into());
+    }
+
+    /// Insert a frame before all others (for example a topic).
+    pub fn push_front(&mut self, frame: impl Into<Frame>) {
+        self.frames.insert(0, frame.into());
+    }
+
+    /// Remove and return frame 0 if at least one other frame remains.
+    pub fn pop_front(&mut self) -> Option<Frame> {
+        if self.frames.len() > 1 {
+            Some(self.frames.remove(0))
+        } else {
+            None
+        }
+    }
+
+    /// The frames, consuming the message.
+    pub fn into_frames(self) -> Vec<Frame> {
+        self.frames
+    }
+
+    /// Each frame copied into a `Vec<u8>`.
+    pub fn to_vecs(&self) -> Vec<Vec<u8>> {
+        self.frames.iter().map(|f| f.to_vec()).collect()
+    }
+
+    /// Slots for a receive to fill in place (see [`crate::socket`]); keeps the
+    /// at-least-one-frame invariant by always holding frame 0.
+    pub(crate) fn frame_slot(&mut self, index: usize) -> &mut Frame {
+        if index == self.frames.len() {
+            self.frames.push(Frame::empty());
+        }
+        &mut self.frames[index]
+    }
+
+    /// Drop the slots past `count` (at least one is kept).
+    pub(crate) fn truncate_frames(&mut self, count: usize) {
+        self.frames.truncate(count.max(1));
+    }
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.frames).finish()
+    }
+}
+
+impl From<Frame> for Message {
+    fn from(frame: Frame) -> Message {
+        Message::new(frame)
+    }
+}
+
+impl From<&str> for Message {
+    fn from(text: &str) -> Message {
+        Message::new(text)
+    }
+}
+
+impl From<String> for Message {
+    fn from(text: String) -> Message {
+        Message::new(text)
+    }
+}
+
+impl From<&[u8]> for Message {
+    fn from(bytes: &[u8]) -> Message {
+        Message::new(bytes)
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    fn from(bytes: Vec<u8>) -> Message {
+        Message::new(bytes)
+    }
+}
+
+impl<'a> IntoIterator for &'a Message {
+    type Item = &'a Frame;
+    type IntoIter = std::slice::Iter<'a, Frame>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.frames.iter()
+    }
+}
+
+/// Bounds on what a receiver accepts from the network, and what a sender accepts from
+/// its input. The defaults suit untrusted peers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest frame in bytes. Enforced by libzmq (`ZMQ_MAXMSGSIZE`) before it
+    /// allocates: a peer sending a larger frame is disconnected.
+    pub max_frame_size: usize,
+    /// Most frames in one message; a longer message is drained and reported.
+    pub max_frames: usize,
+}
+
+impl Limits {
+    /// Default largest frame: 16 MiB.
+    pub const DEFAULT_MAX_FRAME_SIZE: usize = 16 << 20;
+    /// Default most frames per message: 256.
+    pub const DEFAULT_MAX_FRAMES: usize = 256;
+
+    /// Check a message against the limits.
+    pub fn check(&self, msg: &Message) -> Result<()> {
+        if msg.frame_count() > self.max_frames {
+            return Err(Error::protocol(format!(
+                "message has {} frames, more than the limit of {}",
+                msg.frame_count(),
+                self.max_frames
+            )));
+        }
+        if let Some(big) = msg.frames().iter().find(|f| f.len() > self.max_frame_size) {
+            return Err(Error::protocol(format!(
+                "frame of {} bytes is larger than the limit of {} bytes",
+                big.len(),
+                self.max_frame_size
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_frame_size: Limits::DEFAULT_MAX_FRAME_SIZE,
+            max_frames: Limits::DEFAULT_MAX_FRAMES,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_is_never_empty() {
+        assert!(Message::from_frames(Vec::<Frame>::new()).is_err());
+        let mut m = Message::new("only");
+        assert_eq!(m.pop_front(), None);
+        m.truncate_frames(0);
+        assert_eq!(m.frame_count(), 1);
+    }
+
+    #[test]
+    fn topic_is_frame_zero() {
+        let m = Message::with_topic("persian", "fedora");
+        assert_eq!(m.topic(), b"persian");
+        assert_eq!(m.body(), &[Frame::from("fedora")]);
+        assert_eq!(m.byte_len(), 13);
+    }
+
+    #[test]
+    fn push_front_prepends_a_topic() {
+        let mut m = Message::new(&b"fedora"[..]);
+        m.push_front("persian");
+        assert_eq!(m.to_vecs(), vec![b"persian".to_vec(), b"fedora".to_vec()]);
+    }
+
+    #[test]
+    fn large_vectors_and_small_ones_keep_their_bytes() {
+        let big = vec![7u8; ZERO_COPY_THRESHOLD + 1];
+        assert_eq!(Frame::from(big.clone()).as_bytes(), &big[..]);
+        assert_eq!(Frame::from(vec![1, 2, 3]).as_bytes(), &[1, 2, 3]);
+        assert_eq!(Frame::from(Vec::new()).as_bytes(), b"");
+    }
+
+    #[test]
+    fn limits_name_the_broken_bound() {
+        let limits = Limits {
+            max_frame_size: 4,
+            max_frames: 2,
+        };
+        assert!(limits
+            .check(&Message::from_frames(["ab", "cd"]).unwrap())
+            .is_ok());
+        let too_many = limits.check(&Message::from_frames(["a", "b", "c"]).unwrap());
+        assert!(too_many.unwrap_err().to_string().contains("3 frames"));
+        let too_big = limits.check(&Message::new("abcde"));
+        assert!(too_big.unwrap_err().to_string().contains("5 bytes"));
+    }
+
+    #[test]
+    fn debug_shows_escaped_bytes() {
+        let m = Message::from_frames([&b"a\tb"[..], &[0xff]]).unwrap();
+        assert_eq!(format!("{m:?}"), r#"[b"a\tb", b"\xff"]"#);
+    }
+}

@@ -1,0 +1,100 @@
+//! # zpattern
+//!
+//! ZeroMQ messaging patterns as a typed library, over one shared framing layer.
+//!
+//! | pattern | module | role | socket | peer | direction | binary |
+//! |---------|--------|------|--------|------|-----------|--------|
+//! | publish/subscribe | [`pubsub`] | [`Publisher`] | XPUB | SUB | send | `zpub` |
+//! | | | [`Subscriber`] | SUB | PUB, XPUB | receive | `zsub` |
+//! | request/reply | [`reqrep`] | [`Requester`] | REQ | REP, ROUTER | send then receive | `zreq` |
+//! | | | [`Replier`] | REP | REQ, DEALER | receive then send | `zrep` |
+//! | pipeline | [`pipeline`] | [`Pusher`] | PUSH | PULL | send | `zpush` |
+//! | | | [`Puller`] | PULL | PUSH | receive | `zpull` |
+//!
+//! Every role is opened from the same [`Options`] (endpoints, high-water marks,
+//! linger, timeouts, size limits, stop) and speaks in [`Message`]s: one or more frames,
+//! plain ZeroMQ multipart on the wire, so pyzmq, CZMQ and libzmq programs are peers.
+//! Roles that send implement [`Transmit`], roles that receive implement [`Receive`].
+//!
+//! ## Publish/subscribe
+//!
+//! ```
+//! use std::time::Duration;
+//! use zpattern::{Message, Options, Publisher, Receive, Subscriber, Transmit};
+//!
+//! let mut publisher = Publisher::bind("tcp://127.0.0.1:*")?;
+//! let endpoint = publisher.endpoints()[0].to_string(); // the port libzmq picked
+//!
+//! let mut subscriber = Subscriber::open(
+//!     Options::new().connect(&endpoint).recv_timeout(Duration::from_secs(5)),
+//! )?;
+//! subscriber.subscribe("maine coon")?;
+//! subscriber.subscribe("persian")?;
+//!
+//! // No sleep: wait until the subscription has reached the publisher.
+//! publisher.wait_for_subscribers(1, Some(Duration::from_secs(5)))?;
+//! publisher.send(Message::with_topic("siamese", "bowler"))?;
+//! publisher.send(Message::with_topic("persian", "fedora"))?;
+//!
+//! let msg = subscriber.recv()?;
+//! assert_eq!(msg.topic(), b"persian");
+//! assert_eq!(msg.body()[0].as_bytes(), b"fedora");
+//! # Ok::<(), zpattern::Error>(())
+//! ```
+//!
+//! ## Request/reply
+//!
+//! ```
+//! use std::time::Duration;
+//! use zpattern::{Message, Options, Replier, Requester};
+//!
+//! let mut server = Replier::bind("tcp://127.0.0.1:*")?;
+//! let endpoint = server.endpoints()[0].to_string();
+//! let serving = std::thread::spawn(move || {
+//!     server.serve(Some(2), |request| {
+//!         let number: i64 = String::from_utf8_lossy(request.topic()).parse().unwrap_or(0);
+//!         Ok(Message::new((number * 2).to_string()))
+//!     })
+//! });
+//!
+//! let mut client = Requester::open(
+//!     Options::new().connect(&endpoint).recv_timeout(Duration::from_secs(5)),
+//! )?;
+//! assert_eq!(client.request(Message::new("7"))?.topic(), b"14");
+//! assert_eq!(client.request(Message::new("8"))?.topic(), b"16");
+//! assert_eq!(serving.join().unwrap()?, 2);
+//! # Ok::<(), zpattern::Error>(())
+//! ```
+//!
+//! ## Errors and stopping
+//!
+//! Every fallible call returns [`Error`], whose [`ErrorKind`] maps to the binaries'
+//! exit codes. A [`Stop`] given in the options interrupts blocking waits;
+//! [`Stop::on_signals`] ties it to Ctrl-C.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod duration;
+pub mod endpoint;
+pub mod error;
+pub mod frame;
+mod monitor;
+pub mod options;
+pub mod pipeline;
+pub mod pubsub;
+pub mod reqrep;
+mod role;
+mod socket;
+pub mod stop;
+mod sys;
+
+pub use endpoint::{Endpoint, Transport};
+pub use error::{Error, ErrorKind, Result};
+pub use frame::{Format, Frame, Limits, Message};
+pub use options::Options;
+pub use pipeline::{Puller, Pusher};
+pub use pubsub::{Publisher, Subscriber};
+pub use reqrep::{Replier, Requester};
+pub use role::{Receive, Transmit};
+pub use stop::Stop;

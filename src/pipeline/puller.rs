@@ -1,0 +1,49 @@
+//! [`Puller`]: takes work.
+
+use crate::endpoint::Endpoint;
+use crate::error::Result;
+use crate::frame::Message;
+use crate::options::Options;
+use crate::role::Receive;
+use crate::socket::Socket;
+use std::time::Duration;
+
+/// Receives messages from its pushers, fairly queued. Socket PULL; peer PUSH; receive
+/// only.
+pub struct Puller {
+    socket: Socket,
+}
+
+impl Puller {
+    /// Open a puller with `options`.
+    pub fn open(options: Options) -> Result<Puller> {
+        Ok(Puller {
+            socket: Socket::open(zmq::PULL, "puller", &options)?,
+        })
+    }
+
+    /// Open a puller bound to `endpoint` with default options.
+    pub fn bind(endpoint: &str) -> Result<Puller> {
+        Puller::open(Options::new().bind(endpoint))
+    }
+
+    /// Open a puller connected to `endpoint` with default options.
+    pub fn connect(endpoint: &str) -> Result<Puller> {
+        Puller::open(Options::new().connect(endpoint))
+    }
+
+    /// The bound endpoints, with wildcard ports resolved.
+    pub fn endpoints(&self) -> &[Endpoint] {
+        self.socket.endpoints()
+    }
+}
+
+impl Receive for Puller {
+    fn recv_into(&mut self, msg: &mut Message, timeout: Option<Duration>) -> Result<bool> {
+        self.socket.recv_into(msg, timeout)
+    }
+
+    fn default_timeout(&self) -> Option<Duration> {
+        self.socket.recv_timeout()
+    }
+}

@@ -1,0 +1,121 @@
+//! [`Publisher`]: the sending side of pub/sub.
+
+use crate::duration;
+use crate::endpoint::Endpoint;
+use crate::error::{Error, Result};
+use crate::frame::{Frame, Message};
+use crate::options::Options;
+use crate::role::Transmit;
+use crate::socket::Socket;
+use crate::sys;
+use std::time::{Duration, Instant};
+
+/// Broadcasts messages to subscribers. Socket XPUB; peers SUB or XSUB; send only.
+pub struct Publisher {
+    socket: Socket,
+    subscriptions: u64,
+}
+
+impl Publisher {
+    /// Open a publisher with `options` (endpoints, HWM, linger...).
+    pub fn open(options: Options) -> Result<Publisher> {
+        let socket = Socket::open(zmq::XPUB, "publisher", &options)?;
+        // Pass every subscription up, duplicates included, so each subscriber counts.
+        socket
+            .raw()
+            .set_xpub_verbose(true)
+            .map_err(|e| Error::zmq("cannot configure the publisher", e))?;
+        Ok(Publisher {
+            socket,
+            subscriptions: 0,
+        })
+    }
+
+    /// Open a publisher bound to `endpoint` with default options.
+    pub fn bind(endpoint: &str) -> Result<Publisher> {
+        Publisher::open(Options::new().bind(endpoint))
+    }
+
+    /// Open a publisher connected to `endpoint` (for example a proxy's XSUB side).
+    pub fn connect(endpoint: &str) -> Result<Publisher> {
+        Publisher::open(Options::new().connect(endpoint))
+    }
+
+    /// The bound endpoints, with wildcard ports resolved.
+    pub fn endpoints(&self) -> &[Endpoint] {
+        self.socket.endpoints()
+    }
+
+    /// With `true`, a send to a subscriber at its high-water mark waits (up to the
+    /// send timeout) instead of dropping the message (`ZMQ_XPUB_NODROP`).
+    pub fn set_no_drop(&mut self, no_drop: bool) -> Result<()> {
+        sys::set_int_option(
+            self.socket.raw_mut(),
+            zmq_sys::ZMQ_XPUB_NODROP,
+            i32::from(no_drop),
+        )
+        .map_err(|e| Error::zmq("cannot set no-drop on the publisher", e))
+    }
+
+    /// Wait until at least `count` subscribers are connected and have subscribed, up
+    /// to `timeout` (`None`: no limit). Returns the number of connected subscribers.
+    ///
+    /// Subscribers are counted by their connections and their subscription messages:
+    /// the wait ends when both have reached `count`.
+    pub fn wait_for_subscribers(
+        &mut self,
+        count: usize,
+        timeout: Option<Duration>,
+    ) -> Result<usize> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let wanted = u64::try_from(count).unwrap_or(u64::MAX);
+        loop {
+            self.take_subscriptions()?;
+            let connected = self.socket.monitor()?.peer_count();
+            if connected >= count && self.subscriptions >= wanted {
+                return Ok(connected);
+            }
+            self.socket.check_stop()?;
+            let slice = Duration::from_millis(10);
+            if let Some(deadline) = deadline {
+                if Instant::now() >= deadline {
+                    return Err(Error::timeout(format!(
+                        "waited {} for {count} subscriber(s): {connected} connected, {} subscription(s) seen",
+                        duration::display(timeout.unwrap_or_default()),
+                        self.subscriptions
+                    )));
+                }
+            }
+            self.socket.poll(zmq::POLLIN, slice)?;
+        }
+    }
+
+    /// Subscription messages seen so far (each subscribe of each subscriber).
+    pub fn subscriptions_seen(&mut self) -> Result<u64> {
+        self.take_subscriptions()?;
+        Ok(self.subscriptions)
+    }
+
+    /// Read the subscription messages XPUB has queued for us.
+    fn take_subscriptions(&mut self) -> Result<()> {
+        let mut msg = Message::new(Frame::empty());
+        while self.socket.try_recv_into(&mut msg)? {
+            if msg.topic().first() == Some(&1) {
+                self.subscriptions += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Confirm that every subscriber has read what was sent (bounded by the linger
+    /// period), then close.
+    pub fn close(self) -> Result<()> {
+        self.socket.close()
+    }
+}
+
+impl Transmit for Publisher {
+    fn send(&mut self, msg: Message) -> Result<()> {
+        self.socket.send(msg)
+    }
+}
