@@ -20,9 +20,11 @@
 //! ```
 
 mod format;
+mod header;
 mod hex;
 
 pub use format::Format;
+pub use header::{now_micros, Header, HeaderError, HEADER_LEN, HEADER_VERSION};
 
 use crate::error::{Error, Result};
 use std::fmt;

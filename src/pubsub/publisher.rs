@@ -17,6 +17,10 @@ pub struct Publisher {
 }
 
 impl Publisher {
+    /// How long [`Publisher::wait_for_subscribers`] waits for further subscriptions
+    /// once the counts are reached.
+    pub const SETTLE: Duration = Duration::from_millis(25);
+
     /// Open a publisher with `options` (endpoints, HWM, linger...).
     pub fn open(options: Options) -> Result<Publisher> {
         let socket = Socket::open(zmq::XPUB, "publisher", &options)?;
@@ -60,8 +64,12 @@ impl Publisher {
     /// Wait until at least `count` subscribers are connected and have subscribed, up
     /// to `timeout` (`None`: no limit). Returns the number of connected subscribers.
     ///
-    /// Subscribers are counted by their connections and their subscription messages:
-    /// the wait ends when both have reached `count`.
+    /// XPUB does not say which connection a subscription came from, so subscribers
+    /// are counted by their connections and their subscription messages: the wait
+    /// ends when both have reached `count` and then no further subscription has
+    /// arrived for [`Publisher::SETTLE`]. A subscriber sends all its subscriptions
+    /// one round trip after connecting, so the settle period lets a subscriber with
+    /// several topics be counted in full before the first message goes out.
     pub fn wait_for_subscribers(
         &mut self,
         count: usize,
@@ -69,24 +77,29 @@ impl Publisher {
     ) -> Result<usize> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let wanted = u64::try_from(count).unwrap_or(u64::MAX);
+        let mut settling: Option<(Instant, u64)> = None;
         loop {
             self.take_subscriptions()?;
             let connected = self.socket.monitor()?.peer_count();
             if connected >= count && self.subscriptions >= wanted {
-                return Ok(connected);
-            }
-            self.socket.check_stop()?;
-            let slice = Duration::from_millis(10);
-            if let Some(deadline) = deadline {
-                if Instant::now() >= deadline {
-                    return Err(Error::timeout(format!(
-                        "waited {} for {count} subscriber(s): {connected} connected, {} subscription(s) seen",
-                        duration::display(timeout.unwrap_or_default()),
-                        self.subscriptions
-                    )));
+                match settling {
+                    Some((since, seen)) if seen == self.subscriptions => {
+                        if since.elapsed() >= Publisher::SETTLE {
+                            return Ok(connected);
+                        }
+                    }
+                    _ => settling = Some((Instant::now(), self.subscriptions)),
                 }
             }
-            self.socket.poll(zmq::POLLIN, slice)?;
+            self.socket.check_stop()?;
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return Err(Error::timeout(format!(
+                    "waited {} for {count} subscriber(s): {connected} connected, {} subscription(s) seen",
+                    duration::display(timeout.unwrap_or_default()),
+                    self.subscriptions
+                )));
+            }
+            self.socket.poll(zmq::POLLIN, Duration::from_millis(5))?;
         }
     }
 

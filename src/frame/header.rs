@@ -1,0 +1,254 @@
+//! The optional batch header: one extra frame that lets receivers account for every
+//! message (which batch, which position, how many in all, when sent).
+//!
+//! It is explicit: both ends switch it on (a flag on the binaries, an option in the
+//! library). It is never guessed from payload bytes, and the default, plain mode adds
+//! nothing to the wire, so foreign ZeroMQ peers keep working. When on, the header is
+//! the **last** frame of every message, so a pub/sub topic stays in frame 0 and prefix
+//! filtering is unaffected.
+//!
+//! # Layout, version 1 (40 bytes, integers big-endian)
+//!
+//! | offset | size | field |
+//! |--------|------|-------|
+//! | 0  | 3 | magic `ZPH` |
+//! | 3  | 1 | version, `1` |
+//! | 4  | 1 | flags: bit 0 = end of stream; other bits must be 0 |
+//! | 5  | 3 | reserved, `0` |
+//! | 8  | 8 | batch id (also identifies the sending stream) |
+//! | 16 | 8 | sequence number: items are numbered from 0; the end-of-stream message carries the number of items sent |
+//! | 24 | 8 | batch size if known in advance, else 0 |
+//! | 32 | 8 | send time, microseconds since the Unix epoch |
+//!
+//! From Python: `struct.pack(">3sBB3xQQQQ", b"ZPH", 1, flags, batch, seq, size, micros)`.
+//!
+//! ```
+//! use zpattern::frame::{Header, HEADER_LEN};
+//! use zpattern::Message;
+//!
+//! let mut msg = Message::new("resize me");
+//! msg.push_header(&Header::item(7, 0, Some(3)));
+//! assert_eq!(msg.frame_count(), 2);
+//! assert_eq!(msg.frames()[1].len(), HEADER_LEN);
+//!
+//! let header = msg.pop_header().unwrap();
+//! assert_eq!((header.batch, header.seq, header.size), (7, 0, Some(3)));
+//! assert_eq!(msg, Message::new("resize me"));
+//! ```
+
+use super::{Frame, Message};
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Length of a version-1 header frame.
+pub const HEADER_LEN: usize = 40;
+/// The current header version.
+pub const HEADER_VERSION: u8 = 1;
+const MAGIC: &[u8; 3] = b"ZPH";
+const FLAG_END: u8 = 0b0000_0001;
+
+/// A decoded batch header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Header {
+    /// Batch id; a sender uses one id per batch (and per run), so it also tells
+    /// senders apart.
+    pub batch: u64,
+    /// Position of an item in its batch (from 0); on an end-of-stream message, the
+    /// number of items the batch holds.
+    pub seq: u64,
+    /// The batch size when known before sending.
+    pub size: Option<u64>,
+    /// Whether this message ends the batch. It carries no item; its payload is one
+    /// empty frame (or, for pub/sub, the topic), since a message is never empty.
+    pub end: bool,
+    /// When the message was sent, in microseconds since the Unix epoch.
+    pub sent_micros: u64,
+}
+
+/// Why a frame is not a valid header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeaderError {
+    /// The message had only one frame, so there is no header to take.
+    Missing,
+    /// The frame does not start with `ZPH`: not a header at all.
+    NotAHeader,
+    /// A header of a version this build does not know.
+    UnknownVersion(u8),
+    /// A version-1 header of the wrong length.
+    BadLength(usize),
+    /// Flag bits that version 1 does not define, or non-zero reserved bytes.
+    BadFlags(u8),
+}
+
+impl fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeaderError::Missing => write!(f, "message has no header frame"),
+            HeaderError::NotAHeader => write!(f, "last frame is not a zpattern header"),
+            HeaderError::UnknownVersion(v) => write!(f, "header version {v} is not supported"),
+            HeaderError::BadLength(n) => {
+                write!(f, "header is {n} bytes, expected {HEADER_LEN}")
+            }
+            HeaderError::BadFlags(b) => write!(f, "header has unknown flag bits {b:#04x}"),
+        }
+    }
+}
+
+impl std::error::Error for HeaderError {}
+
+impl Header {
+    /// The header of item `seq` of `batch`, stamped now.
+    pub fn item(batch: u64, seq: u64, size: Option<u64>) -> Header {
+        Header {
+            batch,
+            seq,
+            size,
+            end: false,
+            sent_micros: now_micros(),
+        }
+    }
+
+    /// The end-of-stream header of `batch`, which held `count` items, stamped now.
+    pub fn end_of_stream(batch: u64, count: u64) -> Header {
+        Header {
+            batch,
+            seq: count,
+            size: Some(count),
+            end: true,
+            sent_micros: now_micros(),
+        }
+    }
+
+    /// The 40-byte wire form.
+    pub fn encode(&self) -> [u8; HEADER_LEN] {
+        let mut out = [0u8; HEADER_LEN];
+        out[..3].copy_from_slice(MAGIC);
+        out[3] = HEADER_VERSION;
+        out[4] = if self.end { FLAG_END } else { 0 };
+        out[8..16].copy_from_slice(&self.batch.to_be_bytes());
+        out[16..24].copy_from_slice(&self.seq.to_be_bytes());
+        out[24..32].copy_from_slice(&self.size.unwrap_or(0).to_be_bytes());
+        out[32..40].copy_from_slice(&self.sent_micros.to_be_bytes());
+        out
+    }
+
+    /// Decode a header frame; anything else is a [`HeaderError`], never a guess.
+    pub fn decode(bytes: &[u8]) -> Result<Header, HeaderError> {
+        if bytes.len() < 4 || &bytes[..3] != MAGIC {
+            return Err(HeaderError::NotAHeader);
+        }
+        if bytes[3] != HEADER_VERSION {
+            return Err(HeaderError::UnknownVersion(bytes[3]));
+        }
+        if bytes.len() != HEADER_LEN {
+            return Err(HeaderError::BadLength(bytes.len()));
+        }
+        let flags = bytes[4];
+        if flags & !FLAG_END != 0 || bytes[5..8] != [0, 0, 0] {
+            return Err(HeaderError::BadFlags(flags));
+        }
+        let word = |at: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&bytes[at..at + 8]);
+            u64::from_be_bytes(b)
+        };
+        Ok(Header {
+            batch: word(8),
+            seq: word(16),
+            size: Some(word(24)).filter(|&n| n != 0),
+            end: flags & FLAG_END != 0,
+            sent_micros: word(32),
+        })
+    }
+}
+
+/// Microseconds since the Unix epoch (0 if the clock is before it).
+pub fn now_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+impl Message {
+    /// Append `header` as the last frame.
+    pub fn push_header(&mut self, header: &Header) {
+        self.push(Frame::new(&header.encode()));
+    }
+
+    /// Remove the last frame and decode it as a header. The frame is removed even
+    /// when it does not decode, so a bad header never reaches the payload; a
+    /// message with a single frame is left alone ([`HeaderError::Missing`]).
+    pub fn pop_header(&mut self) -> Result<Header, HeaderError> {
+        if self.frame_count() < 2 {
+            return Err(HeaderError::Missing);
+        }
+        let last = self.frames.pop().ok_or(HeaderError::Missing)?;
+        Header::decode(&last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ITEM: [u8; HEADER_LEN] = *b"ZPH\x01\x00\x00\x00\x00\
+        \x00\x00\x00\x00\x00\x00\x00\x07\
+        \x00\x00\x00\x00\x00\x00\x01\x00\
+        \x00\x00\x00\x00\x00\x00\x00\x03\
+        \x00\x00\x00\x00\x00\x00\x00\x2a";
+
+    #[test]
+    fn encodes_to_the_documented_bytes() {
+        let h = Header {
+            batch: 7,
+            seq: 256,
+            size: Some(3),
+            end: false,
+            sent_micros: 42,
+        };
+        assert_eq!(h.encode(), ITEM);
+        assert_eq!(Header::decode(&ITEM), Ok(h));
+    }
+
+    #[test]
+    fn end_of_stream_sets_bit_zero() {
+        let h = Header::end_of_stream(9, 10_000);
+        let bytes = h.encode();
+        assert_eq!(bytes[4], 1);
+        let back = Header::decode(&bytes).unwrap();
+        assert!(back.end);
+        assert_eq!((back.seq, back.size), (10_000, Some(10_000)));
+    }
+
+    #[test]
+    fn unknown_size_is_zero_on_the_wire() {
+        let bytes = Header::item(1, 0, None).encode();
+        assert_eq!(&bytes[24..32], &[0; 8]);
+        assert_eq!(Header::decode(&bytes).unwrap().size, None);
+    }
+
+    #[test]
+    fn junk_is_reported_not_guessed() {
+        assert_eq!(Header::decode(b"hello"), Err(HeaderError::NotAHeader));
+        assert_eq!(Header::decode(b""), Err(HeaderError::NotAHeader));
+        let mut v2 = ITEM;
+        v2[3] = 2;
+        assert_eq!(Header::decode(&v2), Err(HeaderError::UnknownVersion(2)));
+        assert_eq!(Header::decode(&ITEM[..39]), Err(HeaderError::BadLength(39)));
+        let mut flags = ITEM;
+        flags[4] = 0x80;
+        assert_eq!(Header::decode(&flags), Err(HeaderError::BadFlags(0x80)));
+        let mut reserved = ITEM;
+        reserved[6] = 1;
+        assert!(Header::decode(&reserved).is_err());
+    }
+
+    #[test]
+    fn pop_header_always_removes_the_last_frame() {
+        let mut m = Message::from_frames(["payload", "garbage"]).unwrap();
+        assert_eq!(m.pop_header(), Err(HeaderError::NotAHeader));
+        assert_eq!(m, Message::new("payload"));
+        assert_eq!(m.pop_header(), Err(HeaderError::Missing));
+        assert_eq!(m.frame_count(), 1);
+    }
+}
