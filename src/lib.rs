@@ -98,3 +98,8 @@ pub use pubsub::{Publisher, Subscriber};
 pub use reqrep::{Replier, Requester};
 pub use role::{Receive, Transmit};
 pub use stop::Stop;
+
+/// The README's Rust examples, compiled and run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
