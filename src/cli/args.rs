@@ -3,12 +3,14 @@
 //! Every binary flattens [`SocketArgs`] (endpoints, HWM, linger, size limit, format,
 //! verbosity); senders add [`SourceArgs`], receivers [`ReceiveArgs`].
 
+use crate::cli::stats::{Counters, Reporter};
 use crate::frame::{Format, Limits};
 use crate::options::Options;
 use crate::stop::Stop;
 use crate::{duration, Endpoint, Error};
 use clap::Args;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where the socket binds and connects. At least one is required.
@@ -50,9 +52,20 @@ pub struct SocketArgs {
     /// Print a summary line on stderr at exit.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Every DUR, print a line "NAME: stats {JSON}" with the counts so far on stderr
+    /// (and a final one at exit).
+    #[arg(long, value_name = "DUR", value_parser = duration_arg)]
+    pub stats: Option<Duration>,
 }
 
 impl SocketArgs {
+    /// Start counting for binary `name`, reporting as `--stats` and `--verbose` ask.
+    pub fn reporter(&self, name: &'static str) -> (Arc<Counters>, Reporter) {
+        let counters = Arc::new(Counters::default());
+        let reporter = Reporter::start(name, Arc::clone(&counters), self.stats, self.verbose);
+        (counters, reporter)
+    }
+
     /// The library options these arguments describe.
     pub fn options(&self, stop: &Stop) -> Options {
         let mut options = Options::new()

@@ -10,6 +10,7 @@ mod exec;
 mod input;
 mod output;
 mod run;
+pub mod stats;
 pub mod zpub;
 pub mod zpull;
 pub mod zpush;

@@ -2,6 +2,7 @@
 //! receiving into a [`MessageWriter`] until a count or an idle timeout.
 
 use crate::cli::args::{ReceiveArgs, SourceArgs};
+use crate::cli::stats::Counters;
 use crate::cli::{MessageSource, MessageWriter};
 use crate::duration;
 use crate::error::{Error, ErrorKind, Result};
@@ -18,6 +19,7 @@ pub(crate) fn send_all(
     source: &mut MessageSource,
     pace: &SourceArgs,
     stop: &Stop,
+    counters: &Counters,
     mut send: impl FnMut(Message) -> Result<()>,
 ) -> Result<u64> {
     if let Some(delay) = pace.delay {
@@ -33,6 +35,7 @@ pub(crate) fn send_all(
         stop.check()?;
         send(msg)?;
         sent += 1;
+        counters.set_sent(sent);
     }
     Ok(sent)
 }
@@ -53,6 +56,7 @@ pub(crate) fn receive_all<W: Write>(
     receiver: &mut impl Receive,
     writer: &mut MessageWriter<W>,
     limits: &ReceiveArgs,
+    counters: &Counters,
 ) -> Result<u64> {
     let mut msg = Message::new(Frame::empty());
     let mut received = 0;
@@ -71,6 +75,7 @@ pub(crate) fn receive_all<W: Write>(
         if arrived {
             writer.write(&msg)?;
             received += 1;
+            counters.set_received(received);
         } else if !msg_pending_timeout(limits, received)? {
             break;
         }
@@ -105,15 +110,5 @@ fn msg_pending_timeout(limits: &ReceiveArgs, received: u64) -> Result<bool> {
                 duration::display(timeout)
             ),
         )),
-    }
-}
-
-/// Print the summary line when `--verbose`.
-pub(crate) fn summary(name: &str, verbose: bool, what: &str, count: u64) {
-    if verbose {
-        eprintln!(
-            "{name}: {what} {count} message{}",
-            if count == 1 { "" } else { "s" }
-        );
     }
 }

@@ -1,7 +1,7 @@
 //! `zpub`: publish messages from stdin, a file or `--data`.
 
 use crate::cli::args::{duration_arg, report_bound, SocketArgs, SourceArgs};
-use crate::cli::run::{send_all, summary};
+use crate::cli::run::send_all;
 use crate::cli::MessageSource;
 use crate::error::Result;
 use crate::frame::Frame;
@@ -53,13 +53,13 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
         publisher.wait_for_subscribers(args.subscribers, args.wait_timeout)?;
     }
     let topic = args.topic.as_deref().map(Frame::from);
-    let sent = send_all(&mut source, &args.source, stop, |mut msg| {
+    let (counters, _report) = args.socket.reporter("zpub");
+    send_all(&mut source, &args.source, stop, &counters, |mut msg| {
         if let Some(topic) = &topic {
             msg.push_front(topic.clone());
         }
         publisher.send(msg)
     })?;
     publisher.close()?;
-    summary("zpub", args.socket.verbose, "sent", sent);
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `zpull`: print the messages handed to this puller.
 
 use crate::cli::args::{report_bound, ReceiveArgs, SocketArgs};
-use crate::cli::run::{receive_all, summary};
+use crate::cli::run::receive_all;
 use crate::cli::MessageWriter;
 use crate::error::Result;
 use crate::pipeline::Puller;
@@ -27,7 +27,7 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     let mut writer = MessageWriter::stdout(args.socket.format)?;
     let mut puller = Puller::open(args.socket.options(stop))?;
     report_bound("zpull", &args.socket, puller.endpoints());
-    let received = receive_all("zpull", &mut puller, &mut writer, &args.receive)?;
-    summary("zpull", args.socket.verbose, "received", received);
+    let (counters, _report) = args.socket.reporter("zpull");
+    receive_all("zpull", &mut puller, &mut writer, &args.receive, &counters)?;
     Ok(())
 }

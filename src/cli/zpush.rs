@@ -1,7 +1,7 @@
 //! `zpush`: hand out messages to pullers.
 
 use crate::cli::args::{report_bound, SocketArgs, SourceArgs};
-use crate::cli::run::{send_all, summary};
+use crate::cli::run::send_all;
 use crate::cli::MessageSource;
 use crate::error::Result;
 use crate::pipeline::Pusher;
@@ -30,8 +30,10 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     let mut source = MessageSource::open(&args.source, args.socket.format, stop)?;
     let mut pusher = Pusher::open(args.socket.options(stop))?;
     report_bound("zpush", &args.socket, pusher.endpoints());
-    let sent = send_all(&mut source, &args.source, stop, |msg| pusher.send(msg))?;
+    let (counters, _report) = args.socket.reporter("zpush");
+    send_all(&mut source, &args.source, stop, &counters, |msg| {
+        pusher.send(msg)
+    })?;
     pusher.close()?;
-    summary("zpush", args.socket.verbose, "sent", sent);
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! `zrep`: answer requests by echo, template or command.
 
 use crate::cli::args::{duration_arg, report_bound, require, SocketArgs};
-use crate::cli::run::summary;
 use crate::cli::{Filter, MessageWriter};
 use crate::error::{ErrorKind, Result};
 use crate::frame::{Format, Message};
@@ -83,17 +82,23 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     options.recv_timeout = args.timeout;
     let mut replier = Replier::open(options)?;
     report_bound("zrep", &args.socket, replier.endpoints());
+    let (counters, _report) = args.socket.reporter("zrep");
+    let mut requests = 0;
     let served = replier.serve(args.count, |request| {
+        // The previous reply went out before this request could be received.
+        counters.set_sent(requests);
+        requests += 1;
+        counters.set_received(requests);
         writer.write(&request)?;
         writer.flush()?;
         responder.reply_to(&request)
     });
-    let answered = match served {
-        Ok(answered) => answered,
-        Err(e) if e.kind() == ErrorKind::Timeout && args.count.is_none() => 0,
+    match served {
+        Ok(answered) => counters.set_sent(answered),
+        Err(e) if e.kind() == ErrorKind::Timeout && args.count.is_none() => {
+            counters.set_sent(requests)
+        }
         Err(e) => return Err(e),
-    };
-    replier.close()?;
-    summary("zrep", args.socket.verbose, "answered", answered);
-    Ok(())
+    }
+    replier.close()
 }

@@ -1,7 +1,7 @@
 //! `zreq`: send requests, print replies.
 
 use crate::cli::args::{duration_arg, report_bound, SocketArgs, SourceArgs};
-use crate::cli::run::{send_all, summary};
+use crate::cli::run::send_all;
 use crate::cli::{MessageSource, MessageWriter};
 use crate::error::Result;
 use crate::reqrep::Requester;
@@ -32,11 +32,14 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     let mut writer = MessageWriter::stdout(args.socket.format)?;
     let mut requester = Requester::open(args.socket.options(stop))?;
     report_bound("zreq", &args.socket, requester.endpoints());
-    let answered = send_all(&mut source, &args.source, stop, |request| {
+    let (counters, _report) = args.socket.reporter("zreq");
+    let mut replies = 0;
+    send_all(&mut source, &args.source, stop, &counters, |request| {
         let reply = requester.request_timeout(request, args.timeout)?;
+        replies += 1;
+        counters.set_received(replies);
         writer.write(&reply)?;
         writer.flush()
     })?;
-    summary("zreq", args.socket.verbose, "got replies to", answered);
     Ok(())
 }

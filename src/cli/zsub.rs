@@ -1,7 +1,7 @@
 //! `zsub`: print the messages of subscribed topics.
 
 use crate::cli::args::{report_bound, ReceiveArgs, SocketArgs};
-use crate::cli::run::{receive_all, summary};
+use crate::cli::run::receive_all;
 use crate::cli::MessageWriter;
 use crate::error::Result;
 use crate::pubsub::Subscriber;
@@ -36,7 +36,13 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     for topic in &args.topics {
         subscriber.subscribe(topic)?;
     }
-    let received = receive_all("zsub", &mut subscriber, &mut writer, &args.receive)?;
-    summary("zsub", args.socket.verbose, "received", received);
+    let (counters, _report) = args.socket.reporter("zsub");
+    receive_all(
+        "zsub",
+        &mut subscriber,
+        &mut writer,
+        &args.receive,
+        &counters,
+    )?;
     Ok(())
 }
