@@ -49,9 +49,31 @@ fn pause(stop: &Stop, d: Duration) -> Result<()> {
 }
 
 /// Receive into `writer` until `--count` messages arrived, or nothing arrived for
-/// `--timeout`. Output is flushed whenever no further message is waiting. A message
-/// that breaks a limit is reported on stderr and skipped.
+/// `--timeout`. Output is flushed whenever no further message is waiting, and on
+/// every way out, an interruption included. A message that breaks a limit is
+/// reported on stderr and skipped.
 pub(crate) fn receive_all<W: Write>(
+    name: &str,
+    receiver: &mut impl Receive,
+    writer: &mut MessageWriter<W>,
+    limits: &ReceiveArgs,
+    counters: &Counters,
+) -> Result<u64> {
+    let outcome = receive_until_done(name, receiver, writer, limits, counters);
+    let flushed = writer.flush();
+    let received = outcome?;
+    flushed?;
+    Ok(received)
+}
+
+/// What one wait for a message brought.
+enum Arrival {
+    Message,
+    Idle,
+    Skipped,
+}
+
+fn receive_until_done<W: Write>(
     name: &str,
     receiver: &mut impl Receive,
     writer: &mut MessageWriter<W>,
@@ -61,54 +83,54 @@ pub(crate) fn receive_all<W: Write>(
     let mut msg = Message::new(Frame::empty());
     let mut received = 0;
     while limits.count.is_none_or(|count| received < count) {
-        let arrived = match receiver.recv_into(&mut msg, Some(Duration::ZERO)) {
-            Ok(true) => true,
-            Ok(false) => {
-                writer.flush()?;
-                match receiver.recv_into(&mut msg, limits.timeout) {
-                    Ok(arrived) => arrived,
-                    Err(e) => skip_recoverable(name, e)?,
-                }
+        let mut arrival = wait(name, receiver, &mut msg, Some(Duration::ZERO))?;
+        if let Arrival::Idle = arrival {
+            writer.flush()?;
+            arrival = wait(name, receiver, &mut msg, limits.timeout)?;
+        }
+        match arrival {
+            Arrival::Message => {
+                writer.write(&msg)?;
+                received += 1;
+                counters.set_received(received);
             }
-            Err(e) => skip_recoverable(name, e)?,
-        };
-        if arrived {
-            writer.write(&msg)?;
-            received += 1;
-            counters.set_received(received);
-        } else if !msg_pending_timeout(limits, received)? {
-            break;
+            Arrival::Skipped => {}
+            Arrival::Idle => return idle_end(limits, received),
         }
     }
-    writer.flush()?;
     Ok(received)
 }
 
-/// Report a recoverable error (a message over a limit) and go on; return others.
-fn skip_recoverable(name: &str, e: Error) -> Result<bool> {
-    if is_recoverable(&e) {
-        eprintln!("{name}: warning: {e}");
-        Ok(false)
-    } else {
-        Err(e)
+/// Wait up to `timeout` for a message; a message over a limit is reported and
+/// skipped.
+fn wait(
+    name: &str,
+    receiver: &mut impl Receive,
+    msg: &mut Message,
+    timeout: Option<Duration>,
+) -> Result<Arrival> {
+    match receiver.recv_into(msg, timeout) {
+        Ok(true) => Ok(Arrival::Message),
+        Ok(false) => Ok(Arrival::Idle),
+        Err(e) if is_recoverable(&e) => {
+            eprintln!("{name}: warning: {e}");
+            Ok(Arrival::Skipped)
+        }
+        Err(e) => Err(e),
     }
 }
 
-/// After a wait that brought nothing: `Ok(false)` ends quietly (idle timeout without
-/// a count), an error when a count was not reached, `Ok(true)` keeps waiting (a
-/// skipped message).
-fn msg_pending_timeout(limits: &ReceiveArgs, received: u64) -> Result<bool> {
-    let Some(timeout) = limits.timeout else {
-        return Ok(true);
-    };
-    match limits.count {
-        None => Ok(false),
-        Some(count) => Err(Error::new(
+/// Nothing arrived for `--timeout`: a normal end without `--count`, an error when
+/// the count was not reached.
+fn idle_end(limits: &ReceiveArgs, received: u64) -> Result<u64> {
+    match (limits.count, limits.timeout) {
+        (Some(count), Some(timeout)) => Err(Error::new(
             ErrorKind::Timeout,
             format!(
                 "received {received} of {count} messages; nothing arrived for {}",
                 duration::display(timeout)
             ),
         )),
+        _ => Ok(received),
     }
 }
