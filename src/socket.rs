@@ -129,7 +129,7 @@ impl Socket {
     pub(crate) fn send(&self, msg: Message) -> Result<()> {
         self.check_stop()?;
         let last = msg.frame_count() - 1;
-        for (i, frame) in msg.into_frames().into_iter().enumerate() {
+        for (i, frame) in msg.drain_frames().enumerate() {
             let flags = if i < last { zmq::SNDMORE } else { 0 };
             self.socket
                 .send(frame.into_zmq(), flags)
@@ -309,4 +309,64 @@ fn resolved(socket: &zmq::Socket, requested: &Endpoint) -> Endpoint {
 /// Whether an error is one a receive loop reports and continues after.
 pub(crate) fn is_recoverable(e: &Error) -> bool {
     e.kind() == ErrorKind::Protocol
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A PUSH and a PULL socket joined over inproc.
+    fn pair() -> (Socket, Socket) {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let endpoint = format!("inproc://socket-test-{n}");
+        let context = zmq::Context::new();
+        let options = Options::new()
+            .context(context)
+            .recv_timeout(Duration::from_secs(5));
+        let pull = Socket::open(zmq::PULL, "puller", &options.clone().bind(&endpoint)).unwrap();
+        let push = Socket::open(zmq::PUSH, "pusher", &options.connect(&endpoint)).unwrap();
+        (push, pull)
+    }
+
+    #[test]
+    fn frames_arrive_as_sent_into_one_reused_message() {
+        let (push, pull) = pair();
+        let shapes: [&[&str]; 6] = [
+            &["one"],
+            &["topic", "body"],
+            &["a", "b", "c"],
+            &["solo"],
+            &["", "x", "", "y", "z"],
+            &["last", "pair"],
+        ];
+        for shape in shapes {
+            push.send(Message::from_frames(shape.iter().copied()).unwrap())
+                .unwrap();
+        }
+        let mut received = Message::new(Frame::empty());
+        for shape in shapes {
+            assert!(pull
+                .recv_into(&mut received, Some(Duration::from_secs(5)))
+                .unwrap());
+            assert_eq!(
+                received,
+                Message::from_frames(shape.iter().copied()).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn large_frames_handed_over_without_a_copy_arrive_whole() {
+        let (push, pull) = pair();
+        let big: Vec<u8> = (0..crate::frame::ZERO_COPY_THRESHOLD * 3)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        push.send(Message::with_topic("big", big.clone())).unwrap();
+        let mut received = Message::new(Frame::empty());
+        assert!(pull
+            .recv_into(&mut received, Some(Duration::from_secs(5)))
+            .unwrap());
+        assert_eq!(received.to_vecs(), [b"big".to_vec(), big]);
+    }
 }
