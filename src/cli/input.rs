@@ -123,23 +123,20 @@ impl Origin {
             return Ok(None);
         };
         loop {
-            buf.clear();
-            let n = reader
-                .read_until(b'\n', buf)
-                .map_err(|e| read_error(name, e))?;
-            if n == 0 {
+            let decoded = with_next_line(reader.as_mut(), buf, |record| {
+                (!record.is_empty()).then(|| format.decode(record))
+            })
+            .map_err(|e| read_error(name, e))?;
+            let Some(decoded) = decoded else {
                 *done = true;
                 return Ok(None);
-            }
+            };
             *line += 1;
-            let record = trim_line_end(buf);
-            if record.is_empty() {
-                continue;
+            if let Some(decoded) = decoded {
+                return decoded
+                    .map(Some)
+                    .map_err(|e| e.context(format_args!("{name} line {line}")));
             }
-            return format
-                .decode(record)
-                .map(Some)
-                .map_err(|e| e.context(format_args!("{name} line {line}")));
         }
     }
 
@@ -163,6 +160,34 @@ impl Origin {
         *done = true;
         Ok(Some(Message::new(&buf[..])))
     }
+}
+
+/// Call `decode` with the next line of `reader`, line end removed; `Ok(None)` at the
+/// end of the input. A line that lies whole in the reader's buffer is decoded where
+/// it lies; only a line cut by the buffer's end is gathered in `spill` first. This
+/// runs once per input line, so the common case copies nothing.
+fn with_next_line<T>(
+    reader: &mut dyn BufRead,
+    spill: &mut Vec<u8>,
+    decode: impl FnOnce(&[u8]) -> T,
+) -> io::Result<Option<T>> {
+    match reader.fill_buf() {
+        Ok(available) => {
+            if let Some(end) = memchr::memchr(b'\n', available) {
+                let value = decode(trim_line_end(&available[..end]));
+                reader.consume(end + 1);
+                return Ok(Some(value));
+            }
+        }
+        // read_until below retries an interrupted read.
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+        Err(e) => return Err(e),
+    }
+    spill.clear();
+    if reader.read_until(b'\n', spill)? == 0 {
+        return Ok(None);
+    }
+    Ok(Some(decode(trim_line_end(spill))))
 }
 
 fn trim_line_end(buf: &[u8]) -> &[u8] {
@@ -279,6 +304,42 @@ mod tests {
                 vec![b"siamese".to_vec()]
             ]
         );
+    }
+
+    /// Messages from `input` read through a buffer of `capacity` bytes.
+    fn through_buffer(input: &'static [u8], capacity: usize) -> Result<Vec<Vec<Vec<u8>>>> {
+        let reader = BufReader::with_capacity(capacity, io::Cursor::new(input));
+        all(MessageSource::from_reader(reader, "test", Format::Text))
+    }
+
+    #[test]
+    fn lines_cut_by_the_buffer_end_decode_as_whole_lines() {
+        let input: &[u8] = b"persian\tfedora\r\n\nsiamese\tbowler\nmaine coon\n\nlast";
+        let whole = through_buffer(input, 64 * 1024).unwrap();
+        assert_eq!(whole.len(), 4);
+        assert_eq!(whole[3], vec![b"last".to_vec()]);
+        // Every buffer size cuts the lines somewhere else; the messages never change.
+        for capacity in 1..input.len() + 2 {
+            assert_eq!(
+                through_buffer(input, capacity).unwrap(),
+                whole,
+                "{capacity}"
+            );
+        }
+    }
+
+    #[test]
+    fn line_numbers_count_across_buffer_ends() {
+        let input: &[u8] = b"00\n\n0a0b\nzz\n";
+        for capacity in 1..input.len() + 2 {
+            let source = MessageSource::from_reader(
+                BufReader::with_capacity(capacity, io::Cursor::new(input)),
+                "test",
+                Format::Hex,
+            );
+            let err = all(source).unwrap_err().to_string();
+            assert!(err.starts_with("test line 4:"), "{capacity}: {err}");
+        }
     }
 
     #[test]
