@@ -30,7 +30,7 @@ mod reqrep;
 #[allow(dead_code)]
 mod support;
 
-use measure::{interleave, Side, Summary};
+use measure::{interleave, Sample, Side, Spread, Summary};
 use report::{Comparison, Metric, Pipeline, Report};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -242,11 +242,20 @@ fn compare(
     mut sides: Vec<Side>,
 ) -> BenchResult<()> {
     let samples = interleave(&name, rounds, &mut sides)?;
+    let figure = |s: &Sample| match metric {
+        Metric::Throughput => s.rate(),
+        Metric::Latency => s.latency.map_or(f64::NAN, |l| l.p50.as_secs_f64()),
+    };
+    let round_ratios = samples[0]
+        .iter()
+        .zip(&samples[1])
+        .map(|(raw, ours)| figure(ours) / figure(raw));
     report.library.push(Comparison {
         name,
         metric,
         raw: Summary::of(&samples[0])?,
         ours: Summary::of(&samples[1])?,
+        round_ratios: Spread::of(round_ratios).ok_or("a case has no rounds")?,
     });
     Ok(())
 }

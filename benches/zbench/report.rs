@@ -23,6 +23,9 @@ pub struct Comparison {
     pub raw: Summary,
     /// The zpattern side.
     pub ours: Summary,
+    /// zpattern / raw within each round: how much the ratio moves from round to
+    /// round on this machine.
+    pub round_ratios: Spread,
 }
 
 impl Comparison {
@@ -164,19 +167,23 @@ impl Report {
         let _ = writeln!(out, "\n## Library: zpattern against the raw zmq crate\n");
         let _ = writeln!(
             out,
-            "| case | side | msgs/s median (min–max) | MB/s | p50 µs (min–max) | p99 µs | zpattern / raw |"
+            "| case | side | msgs/s median (min–max) | MB/s | p50 µs (min–max) | p99 µs | zpattern / raw | per round (min–max) |"
         );
-        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|");
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
         for case in &self.library {
             for (side, summary) in [("raw zmq", &case.raw), ("zpattern", &case.ours)] {
-                let ratio = if side == "zpattern" {
-                    format!("**{:.3}**", case.ratio())
+                let (ratio, per_round) = if side == "zpattern" {
+                    let r = case.round_ratios;
+                    (
+                        format!("**{:.3}**", case.ratio()),
+                        format!("{:.2}–{:.2}", r.min, r.max),
+                    )
                 } else {
-                    String::new()
+                    (String::new(), String::new())
                 };
                 let _ = writeln!(
                     out,
-                    "| {} | {side} | {} | {:.1} | {} | {} | {ratio} |",
+                    "| {} | {side} | {} | {:.1} | {} | {} | {ratio} | {per_round} |",
                     case.name,
                     rate_spread(summary.rate),
                     summary.megabytes_per_second.median,
