@@ -11,7 +11,11 @@
 //! cargo bench --bench zbench -- --only pull    # only the cases whose name has "pull"
 //! cargo bench --bench zbench -- --rounds 9     # more rounds (default 5)
 //! cargo bench --bench zbench -- --count 1000   # every case moves N messages (profiling)
+//! cargo bench --bench zbench -- --side raw      # only the sides whose name has "raw"
 //! ```
+//!
+//! `benches/instructions.sh` runs single sides under callgrind to count the
+//! instructions each message costs, a figure this noisy machine cannot move.
 //!
 //! The cases: 1. PUSH→PULL throughput ([`pipeline`]); 2. PUB→SUB throughput
 //! ([`pubsub`]); 3. REQ↔REP latency ([`reqrep`]); 4 and 5. whole binaries and a
@@ -101,6 +105,7 @@ struct Settings {
     rounds: Option<usize>,
     count: Option<u64>,
     only: Option<String>,
+    side: Option<String>,
 }
 
 impl Settings {
@@ -110,6 +115,7 @@ impl Settings {
             rounds: None,
             count: None,
             only: None,
+            side: None,
         };
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -123,11 +129,12 @@ impl Settings {
                     settings.count = Some(n.ok_or("--count needs a number above 0")?);
                 }
                 "--only" => settings.only = Some(args.next().ok_or("--only needs a text")?),
+                "--side" => settings.side = Some(args.next().ok_or("--side needs a text")?),
                 // cargo bench passes --bench to every bench target.
                 "--bench" => {}
                 other => {
                     return Err(format!(
-                        "unknown argument '{other}' (known: --smoke, --rounds N, --count N, --only TEXT)"
+                        "unknown argument '{other}' (known: --smoke, --rounds N, --count N, --only TEXT, --side TEXT)"
                     ))
                 }
             }
@@ -137,6 +144,12 @@ impl Settings {
 
     fn selects(&self, case: &str) -> bool {
         self.only.as_deref().is_none_or(|only| case.contains(only))
+    }
+
+    fn selects_side(&self, side: &str) -> bool {
+        self.side
+            .as_deref()
+            .is_none_or(|wanted| side.contains(wanted))
     }
 }
 
@@ -210,7 +223,7 @@ fn library_cases(
                     Side::new("raw zmq", || pipeline::raw(&case)),
                     Side::new("zpattern", || pipeline::zpattern(&case)),
                 ];
-                compare(report, name, Metric::Throughput, rounds, sides)?;
+                compare(settings, report, name, Metric::Throughput, rounds, sides)?;
             }
         }
     }
@@ -220,7 +233,7 @@ fn library_cases(
             Side::new("raw zmq", || pubsub::raw(scale.pubsub)),
             Side::new("zpattern", || pubsub::zpattern(scale.pubsub)),
         ];
-        compare(report, name, Metric::Throughput, rounds, sides)?;
+        compare(settings, report, name, Metric::Throughput, rounds, sides)?;
     }
     let name = "req↔rep tcp 64 B".to_string();
     if settings.selects(&name) {
@@ -228,20 +241,26 @@ fn library_cases(
             Side::new("raw zmq", || reqrep::raw(scale.round_trips)),
             Side::new("zpattern", || reqrep::zpattern(scale.round_trips)),
         ];
-        compare(report, name, Metric::Latency, rounds, sides)?;
+        compare(settings, report, name, Metric::Latency, rounds, sides)?;
     }
     Ok(())
 }
 
-/// Run a raw side and a zpattern side interleaved; add the comparison to `report`.
+/// Run a raw side and a zpattern side interleaved; add the comparison to `report`
+/// (unless `--side` left only one of them to run).
 fn compare(
+    settings: &Settings,
     report: &mut Report,
     name: String,
     metric: Metric,
     rounds: usize,
     mut sides: Vec<Side>,
 ) -> BenchResult<()> {
+    sides.retain(|side| settings.selects_side(side.name));
     let samples = interleave(&name, rounds, &mut sides)?;
+    if samples.len() < 2 {
+        return Ok(());
+    }
     let figure = |s: &Sample| match metric {
         Metric::Throughput => s.rate(),
         Metric::Latency => s.latency.map_or(f64::NAN, |l| l.p50.as_secs_f64()),
@@ -275,7 +294,7 @@ fn binary_cases(
             "pyzmq push→pull skipped: `python3 -c 'import zmq'` fails (pip install pyzmq)".into(),
         );
     }
-    names.retain(|name| settings.selects(name));
+    names.retain(|name| settings.selects(name) && settings.selects_side(name));
     if names.is_empty() {
         return Ok(());
     }
