@@ -22,6 +22,10 @@ pub fn describe() -> Vec<String> {
         format!("CPU: {cpu}, {cores} logical cores"),
         format!("memory: {memory}"),
         format!("kernel: Linux {kernel}"),
+        format!(
+            "load average at the start (1, 5, 15 min): {}",
+            load_average()
+        ),
         format!("compiler: {}", output("rustc", &["--version"])),
         format!("libzmq (zpattern and raw sides): {major}.{minor}.{patch}, vendored"),
         format!(
@@ -35,6 +39,13 @@ pub fn describe() -> Vec<String> {
             )
         ),
     ]
+}
+
+/// The 1, 5 and 15 minute load averages: how busy the machine was around the run.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// The value of the first `name: value` line of a /proc file.

@@ -199,6 +199,10 @@ fn run(settings: &Settings) -> BenchResult<Report> {
     };
     library_cases(settings, &scale, rounds, dir.path(), &mut report)?;
     binary_cases(settings, &scale, rounds, dir.path(), &mut report)?;
+    report.machine.push(format!(
+        "load average at the end: {}",
+        machine::load_average()
+    ));
     Ok(report)
 }
 
