@@ -70,7 +70,8 @@ pub fn raw(case: &Throughput) -> BenchResult<Sample> {
 pub fn zpattern(case: &Throughput) -> BenchResult<Sample> {
     let mut puller = Puller::open(Options::new().bind(case.place.bind_address()))?;
     let endpoint = puller.endpoints()[0].to_string();
-    let mut pusher = Pusher::connect(&endpoint)?;
+    // Linger bounds the delivery-confirming close; the raw side's is unbounded.
+    let mut pusher = Pusher::open(Options::new().connect(&endpoint).linger(DEADLINE))?;
     pusher.send(Message::new("warm-up"))?;
     puller
         .recv_timeout(Some(DEADLINE))?

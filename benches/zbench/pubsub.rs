@@ -87,7 +87,13 @@ fn raw_join(publisher: &zmq::Socket, subscriber: &zmq::Socket) -> BenchResult<()
 /// `wait_for_subscribers`, `Subscriber::recv_into` one reused `Message`, and
 /// `Publisher::close` on the clock.
 pub fn zpattern(count: u64) -> BenchResult<Sample> {
-    let mut publisher = Publisher::open(Options::new().bind("tcp://127.0.0.1:*").hwm(0))?;
+    // Linger bounds the delivery-confirming close; the raw side's is unbounded.
+    let mut publisher = Publisher::open(
+        Options::new()
+            .bind("tcp://127.0.0.1:*")
+            .hwm(0)
+            .linger(DEADLINE),
+    )?;
     let endpoint = publisher.endpoints()[0].to_string();
     let mut subscriber = Subscriber::open(Options::new().connect(&endpoint).hwm(0))?;
     subscriber.subscribe(TOPIC)?;
