@@ -1,7 +1,8 @@
 # zpattern: build, test, lint, demo and labs.
 #
 #   make demo    a self-contained pub/sub lab on loopback (one publisher, two subscribers)
-#   make test    lint, then every test (unit, integration, doc), examples and labs
+#   make test    lint, then every test (unit, integration, doc), examples, labs and the bench smoke
+#   make bench   zpattern against raw libzmq and pyzmq, side by side (a few minutes; see BENCHMARKS.md)
 
 CARGO ?= cargo
 BIN := target/release
@@ -11,11 +12,12 @@ EXAMPLES := cats_hats stop_saying washer_dryers knock_knock rpc_double
 LABS := pubsub reqrep pipeline
 
 .PHONY: build test unit-tests lint demo labs $(addprefix lab-,$(LABS)) examples install uninstall clean
+.PHONY: bench bench-smoke
 
 build:
 	$(CARGO) build --release --bins
 
-test: lint unit-tests examples labs
+test: lint unit-tests examples labs bench-smoke
 
 unit-tests:
 	$(CARGO) test
@@ -37,6 +39,15 @@ examples:
 		echo "== example $$example"; \
 		$(CARGO) run --quiet --release --example $$example || exit 1; \
 	done
+
+# The benchmark prints a markdown report on stdout (progress on stderr): paste it into
+# BENCHMARKS.md. The smoke run uses tiny counts so the harness cannot rot; it checks
+# that every case runs and delivers everything, never how fast.
+bench:
+	$(CARGO) bench --bench zbench
+
+bench-smoke:
+	$(CARGO) bench --bench zbench -- --smoke > /dev/null
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
