@@ -74,6 +74,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod accounting;
 pub mod cli;
 pub mod duration;
 pub mod endpoint;
