@@ -7,7 +7,7 @@ CARGO ?= cargo
 BIN := target/release
 PREFIX ?= /usr/local
 BINARIES := zpub zsub zreq zrep zpush zpull
-EXAMPLES := cats_hats stop_saying washer_dryers knock_knock rpc_double
+EXAMPLES := cats_hats stop_saying washer_dryers knock_knock rpc_double washer_join mapreduce
 LABS := pubsub reqrep pipeline
 
 .PHONY: build test unit-tests lint demo labs $(addprefix lab-,$(LABS)) examples install uninstall clean
