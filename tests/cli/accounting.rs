@@ -5,7 +5,7 @@
 //! Workers are frozen with SIGSTOP to hold items deterministically (no sleeps): a
 //! frozen worker's items wait in kernel buffers until it resumes or is killed.
 
-use crate::support::{run, zmq_socket, Bin, Finished, Proc, ANY, DEADLINE};
+use crate::support::{run, zmq_socket, Bin, Finished, Proc, ANY};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -135,7 +135,9 @@ fn every_item_arrives_exactly_once_through_four_workers() {
 
 #[test]
 fn a_worker_killed_mid_batch_leaves_exactly_its_items_missing() {
-    let (mut sink, sink_ep) = sink("2s");
+    // The sink gives up 3 s after the last arrival: long enough for the survivor
+    // on a loaded machine, since what it forwards must not be reported missing.
+    let (mut sink, sink_ep) = sink("3s");
     let (mut source, source_ep) = run(Bin::Zpush, &["--bind", ANY, "--header", "--pullers", "2"])
         .stdin_piped()
         .bound();
@@ -148,6 +150,9 @@ fn a_worker_killed_mid_batch_leaves_exactly_its_items_missing() {
     victim.signal(libc::SIGSTOP);
     source.write_stdin((all[2..].join("\n") + "\n").as_bytes());
     source.close_stdin();
+    // Round-robin deals the other 198 items in turn: once the survivor's 99 are in,
+    // the victim's share waits in its buffers. Kill it with the batch unfinished.
+    lines(&mut sink, 99);
     victim.signal(libc::SIGKILL);
 
     let out = sink.finish().expect(3);
@@ -425,7 +430,7 @@ fn a_worker_drops_messages_without_a_valid_header_and_says_so() {
 
 #[test]
 fn an_item_the_exec_command_fails_on_is_reported_and_missing_at_the_sink() {
-    let (sink, sink_ep) = sink("1s");
+    let (sink, sink_ep) = sink("2s");
     let (worker, worker_ep) = run(
         Bin::Zpull,
         &[
@@ -437,7 +442,7 @@ fn an_item_the_exec_command_fails_on_is_reported_and_missing_at_the_sink() {
             "--exec",
             "grep -v poison",
             "--timeout",
-            "1s",
+            "3s",
         ],
     )
     .bound();
@@ -608,12 +613,8 @@ fn pub_sub_header_mode_strips_the_header_and_hides_the_end() {
 
 #[test]
 fn the_sink_deadline_bounds_a_stream_that_never_ends() {
-    let (sink, endpoint) = run(
-        Bin::Zpull,
-        &["--bind", ANY, "--sink", "--deadline", "500ms"],
-    )
-    .bound();
-    let started = Instant::now();
+    let (sink, endpoint) = run(Bin::Zpull, &["--bind", ANY, "--sink", "--deadline", "2s"]).bound();
+    // Items keep coming, so the idle timeout would never end this sink.
     let zpush = run(
         Bin::Zpush,
         &[
@@ -632,7 +633,6 @@ fn the_sink_deadline_bounds_a_stream_that_never_ends() {
     )
     .start();
     let out = sink.finish().expect(3);
-    assert!(started.elapsed() < DEADLINE);
     let errors = out.errors();
     assert!(
         errors[0].starts_with("zpull: batch 2: incomplete: ")
