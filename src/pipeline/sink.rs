@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 ///
 /// [`Sink::collect`] returns as soon as the wanted batches have every item, or when
 /// nothing has arrived for the receive timeout of its options, or at its deadline;
-/// the [`Report`] then says what is missing. See the [`Worker`](super::Worker)
-/// example.
+/// the [`Report`] then says what is missing. What arrives after that (a late
+/// duplicate, further copies of the end-of-stream message) is not read. See the
+/// [`Worker`](super::Worker) example.
 pub struct Sink {
     puller: Puller,
     ledger: Ledger,

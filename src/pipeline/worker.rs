@@ -195,7 +195,9 @@ impl Workers {
     }
 
     /// Ask every thread to finish: each ends its wait, confirms delivery of what it
-    /// pushed (bounded by the output's linger) and returns.
+    /// pushed (bounded by the output's linger) and returns. This requests the
+    /// [`Stop`] given in the input options, if there was one, or else the worker's
+    /// own.
     pub fn stop(&self) {
         self.stop.request();
     }

@@ -402,6 +402,17 @@ fn a_sink_that_sees_nothing_gives_up_at_its_timeout() {
 }
 
 #[test]
+fn an_interrupted_sink_still_reports() {
+    let (sink, _) = run(Bin::Zpull, &["--bind", ANY, "--sink"]).bound();
+    sink.terminate();
+    let out = sink.finish().expect(130);
+    assert_eq!(
+        out.errors(),
+        ["zpull: 0 of 1 batches seen", "zpull: interrupted"]
+    );
+}
+
+#[test]
 fn a_worker_drops_messages_without_a_valid_header_and_says_so() {
     let (sink, sink_ep) = sink("20s");
     let (worker, worker_ep) = run(
