@@ -33,8 +33,8 @@ type Problems = Arc<dyn Fn(&Error) + Send + Sync>;
 /// A thread ends when nothing has arrived for the input's receive timeout, or when
 /// [`Workers::stop`] (or the input options' [`Stop`]) is requested.
 ///
-/// Each thread runs the work function on its own core: threads of one stage run in
-/// parallel, with no interpreter lock between them.
+/// The threads run the work function at the same time, on as many cores as are
+/// free: there is no interpreter lock between them.
 ///
 /// ```
 /// use std::time::Duration;
