@@ -34,7 +34,11 @@ type Problems = Arc<dyn Fn(&Error) + Send + Sync>;
 /// [`Workers::stop`] (or the input options' [`Stop`]) is requested.
 ///
 /// The threads run the work function at the same time, on as many cores as are
-/// free: there is no interpreter lock between them.
+/// free: there is no interpreter lock between them. Measured with a CPU-bound work
+/// function of about 4 ms per item, 100 items, on a shared two-vCPU machine with
+/// other jobs running: one thread took 400-620 ms and never used more than 1.05
+/// CPU-seconds per second of wall time; two or four threads took 217-550 ms and
+/// used up to 1.9 (two cores busy at once) when the second core was free.
 ///
 /// ```
 /// use std::time::Duration;
