@@ -55,6 +55,20 @@ endpoint_of() {
     return 1
 }
 
+# wait_for_lines NAME COUNT [SECONDS]: wait until NAME has printed COUNT lines on
+# stdout.
+wait_for_lines() {
+    local name=$1 count=$2 deadline=$((SECONDS + ${3:-10}))
+    while ((SECONDS < deadline)); do
+        if (($(wc -l <"$LAB_DIR/$name.out") >= count)); then
+            return 0
+        fi
+        sleep 0.02
+    done
+    echo "lab: $name did not print $count lines in time" >&2
+    return 1
+}
+
 # finish NAME [SECONDS]: wait for NAME to exit (killing it at the deadline) and
 # print its stderr if it failed. Returns its exit status.
 finish() {

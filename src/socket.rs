@@ -40,6 +40,7 @@ pub(crate) struct Socket {
     monitor: Monitor,
     role: &'static str,
     endpoints: Vec<Endpoint>,
+    connect_count: usize,
     limits: Limits,
     linger: Duration,
     recv_timeout: Option<Duration>,
@@ -90,6 +91,7 @@ impl Socket {
             monitor,
             role,
             endpoints,
+            connect_count: connects.len(),
             limits: options.limits,
             linger: options.linger,
             recv_timeout: options.recv_timeout,
@@ -101,6 +103,12 @@ impl Socket {
     /// The bound endpoints, with wildcard ports resolved.
     pub(crate) fn endpoints(&self) -> &[Endpoint] {
         &self.endpoints
+    }
+
+    /// How many endpoints the socket connects to. A connecting socket has a queue
+    /// per endpoint from the start, whether or not the peer is up.
+    pub(crate) fn connect_count(&self) -> usize {
+        self.connect_count
     }
 
     /// The libzmq socket, for pattern-specific options such as subscriptions.
@@ -255,6 +263,52 @@ impl Socket {
     pub(crate) fn monitor(&mut self) -> Result<&Monitor> {
         self.monitor.update()?;
         Ok(&self.monitor)
+    }
+
+    /// Peers whose handshake is done and whose connection is open: the peers a
+    /// round-robin send can reach. Handshakes are counted over the socket's lifetime
+    /// and connections as they are now, so the smaller of the two is the safe count.
+    pub(crate) fn ready_peers(&mut self) -> Result<usize> {
+        let monitor = self.monitor()?;
+        let handshakes = usize::try_from(monitor.handshakes()).unwrap_or(usize::MAX);
+        Ok(monitor.peer_count().min(handshakes))
+    }
+
+    /// Wait until `count` peers are ready (see [`Socket::ready_peers`]), up to
+    /// `timeout`; `what` names them in the timeout error. Event-driven: it wakes on
+    /// the monitor's events, never sleeps.
+    ///
+    /// libzmq queues a peer's pipe for the socket before it reports the handshake, so
+    /// once the count is reached, one look at the socket's events attaches every
+    /// pipe: the next send can reach each of those peers.
+    pub(crate) fn wait_for_peers(
+        &mut self,
+        count: usize,
+        timeout: Option<Duration>,
+        what: &str,
+    ) -> Result<usize> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            let ready = self.ready_peers()?;
+            if ready >= count {
+                self.poll(zmq::POLLOUT, Duration::ZERO)?;
+                return Ok(ready);
+            }
+            self.check_stop()?;
+            let slice = match deadline {
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => left.min(WAIT_SLICE),
+                    _ => {
+                        return Err(Error::timeout(format!(
+                            "waited {} for {count} {what}: {ready} connected",
+                            crate::duration::display(timeout.unwrap_or_default())
+                        )))
+                    }
+                },
+                None => WAIT_SLICE,
+            };
+            self.monitor.wait(slice)?;
+        }
     }
 
     /// Confirm delivery (see the module docs), then close. A timeout error says how

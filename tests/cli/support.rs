@@ -401,11 +401,17 @@ impl Proc {
 
     /// Send SIGTERM.
     pub fn terminate(&self) {
+        self.signal(libc::SIGTERM);
+    }
+
+    /// Send `signal` (SIGSTOP freezes the process, SIGCONT resumes it, SIGKILL ends
+    /// it without a chance to clean up).
+    pub fn signal(&self, signal: libc::c_int) {
         let pid = libc::pid_t::try_from(self.child.id()).expect("pid");
         // SAFETY: kill only sends a signal to our own child, which has not been
         // reaped yet (we hold its Child), so the pid cannot have been reused.
-        let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
-        assert_eq!(rc, 0, "kill {}", self.name);
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill -{signal} {}", self.name);
     }
 
     /// Wait (up to [`DEADLINE`]) for the process to exit and for the end of its
