@@ -61,10 +61,17 @@ pub struct SocketArgs {
 }
 
 impl SocketArgs {
-    /// Start counting for binary `name`, reporting as `--stats` and `--verbose` ask.
-    pub fn reporter(&self, name: &'static str) -> (Arc<Counters>, Reporter) {
+    /// Start counting for binary `name`, reporting as `--stats` and `--verbose` ask,
+    /// and with the interrupted summary if `stop` is requested.
+    pub fn reporter(&self, name: &'static str, stop: &Stop) -> (Arc<Counters>, Reporter) {
         let counters = Arc::new(Counters::default());
-        let reporter = Reporter::start(name, Arc::clone(&counters), self.stats, self.verbose);
+        let reporter = Reporter::start(
+            name,
+            Arc::clone(&counters),
+            self.stats,
+            self.verbose,
+            stop.clone(),
+        );
         (counters, reporter)
     }
 
@@ -113,6 +120,10 @@ pub struct ReceiveArgs {
     /// Stop when nothing arrives for DUR (exit 0 without --count).
     #[arg(short = 'W', long, value_name = "DUR", value_parser = duration_arg)]
     pub timeout: Option<Duration>,
+    /// Read at most N messages per second: a deliberately slow consumer, to see
+    /// what the sender does when a receiver falls behind (zsub, zpull).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: Option<u32>,
 }
 
 /// Batch header mode, explicit at both ends (never guessed from the payload).

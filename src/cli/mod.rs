@@ -32,10 +32,32 @@ use std::process::ExitCode;
 
 /// Parse the arguments of binary `A`, run it with a [`Stop`] tied to Ctrl-C and
 /// SIGTERM, print any error as one line on stderr and map it to the exit code.
+///
+/// A run that was interrupted exits 130 (after SIGINT and SIGTERM alike: the handler
+/// cannot tell them apart) and has printed `NAME: interrupted: sent N, received M,
+/// dropped K` on stderr, from its reporter or, if it had none yet, from here.
 pub fn main<A: Parser>(run: fn(A, &Stop) -> Result<()>) -> ExitCode {
     let args = A::parse();
     let name = A::command().get_name().to_string();
-    let outcome = Stop::on_signals().and_then(|stop| run(args, &stop));
+    let stop = match Stop::on_signals() {
+        Ok(stop) => stop,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            return ExitCode::from(e.exit_code());
+        }
+    };
+    let outcome = run(args, &stop);
+    let interrupted = match &outcome {
+        Ok(()) => stop.is_requested(),
+        Err(e) => e.kind() == ErrorKind::Interrupted,
+    };
+    if interrupted {
+        if !stats::interrupted_summary_printed() {
+            let nothing = stats::Counters::default();
+            eprintln!("{name}: {}", stats::interrupted_summary(&nothing));
+        }
+        return ExitCode::from(ErrorKind::Interrupted.exit_code());
+    }
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == ErrorKind::BrokenPipe => ExitCode::SUCCESS,

@@ -12,7 +12,7 @@ use crate::role::Receive;
 use crate::socket::is_recoverable;
 use crate::stop::Stop;
 use std::io::Write;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Send every message of `source` through `send`, honouring `--delay` and
 /// `--interval`. Returns how many were sent.
@@ -58,9 +58,10 @@ fn pause(stop: &Stop, d: Duration) -> Result<()> {
 }
 
 /// Receive into `writer` until `--count` messages arrived, or nothing arrived for
-/// `--timeout`. Output is flushed whenever no further message is waiting, and on
-/// every way out, an interruption included. A message that breaks a limit is
-/// reported on stderr and skipped.
+/// `--timeout`, at most `--rate` messages per second. Output is flushed whenever no
+/// further message is waiting, and on every way out, an interruption included. A
+/// message that breaks a limit is reported on stderr, counted as skipped and
+/// passed over.
 ///
 /// With `header` (batch header mode), each message's header is stripped: items are
 /// written and counted, end-of-stream messages are not, and a message without a
@@ -72,11 +73,13 @@ pub(crate) fn receive_all<W: Write>(
     limits: &ReceiveArgs,
     header: bool,
     counters: &Counters,
+    stop: &Stop,
 ) -> Result<u64> {
     let receiving = Receiving {
         name,
         header,
         counters,
+        stop,
     };
     let outcome = receive_until_done(&receiving, receiver, writer, limits);
     let flushed = writer.flush();
@@ -90,6 +93,7 @@ struct Receiving<'a> {
     name: &'a str,
     header: bool,
     counters: &'a Counters,
+    stop: &'a Stop,
 }
 
 /// What one wait for a message brought.
@@ -107,7 +111,11 @@ fn receive_until_done<W: Write>(
 ) -> Result<u64> {
     let mut msg = Message::new(Frame::empty());
     let mut received = 0;
+    let started = Instant::now();
     while limits.count.is_none_or(|count| received < count) {
+        if let Some(rate) = limits.rate {
+            keep_to_rate(receiving.stop, started, received, rate)?;
+        }
         let mut arrival = wait(receiving, receiver, &mut msg, Some(Duration::ZERO))?;
         if let Arrival::Idle = arrival {
             writer.flush()?;
@@ -124,6 +132,16 @@ fn receive_until_done<W: Write>(
         }
     }
     Ok(received)
+}
+
+/// Wait until message number `received` is due at `rate` per second from
+/// `started`: a slow consumer leaves its messages queued meanwhile.
+fn keep_to_rate(stop: &Stop, started: Instant, received: u64, rate: u32) -> Result<()> {
+    let due = started + Duration::from_secs_f64(received as f64 / f64::from(rate));
+    match due.checked_duration_since(Instant::now()) {
+        Some(wait) => pause(stop, wait),
+        None => Ok(()),
+    }
 }
 
 /// Wait up to `timeout` for a message; a message over a limit, or without a valid
@@ -148,6 +166,7 @@ fn wait(
         },
         Ok(false) => Ok(Arrival::Idle),
         Err(e) if is_recoverable(&e) => {
+            receiving.counters.add_skipped();
             eprintln!("{name}: warning: {e}");
             Ok(Arrival::Skipped)
         }

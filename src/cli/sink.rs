@@ -51,7 +51,7 @@ pub fn run(socket: &SocketArgs, receive: &ReceiveArgs, args: &SinkArgs, stop: &S
         sink = sink.deadline(deadline);
     }
     report_bound("zpull", socket, sink.endpoints());
-    let (counters, _report) = socket.reporter("zpull");
+    let (counters, _report) = socket.reporter("zpull", stop);
     let outcome = collect(&mut sink, &mut writer, receive.timeout, &counters);
     let flushed = writer.flush();
     let report = sink.report();

@@ -1,9 +1,11 @@
 //! Counting what a binary sends and receives, and reporting it: `--stats DUR` prints
 //! `NAME: stats {"elapsed_ms":...,"sent":...,"received":...}` on stderr every DUR
 //! and once more at exit (with `"final":true`), for scripts and `zlab` to read;
-//! `--verbose` prints a one-line summary at exit.
+//! `--verbose` prints a one-line summary at exit; an interrupted run (SIGINT or
+//! SIGTERM) always prints `NAME: interrupted: sent N, received M, dropped K`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::stop::Stop;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -15,6 +17,9 @@ pub struct Counters {
     sent: AtomicU64,
     received: AtomicU64,
     malformed: AtomicU64,
+    skipped: AtomicU64,
+    gaps: AtomicU64,
+    drops_unknown: AtomicBool,
 }
 
 impl Counters {
@@ -43,6 +48,37 @@ impl Counters {
         self.malformed.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Count one more message received but skipped: over a size or frame limit.
+    pub fn add_skipped(&self) {
+        self.skipped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Record the items known to be missing from the batch-header streams so far
+    /// (sequence numbers never received: late join, HWM drops).
+    pub fn set_gaps(&self, total: u64) {
+        self.gaps.store(total, Ordering::Relaxed);
+    }
+
+    /// Say that this binary cannot know what was dropped (a PUB socket drops at its
+    /// high-water mark without telling): the summary says `dropped unknown`.
+    pub fn set_drops_unknown(&self) {
+        self.drops_unknown.store(true, Ordering::Relaxed);
+    }
+
+    /// Messages known to be lost: received but skipped (no valid header, over a
+    /// limit), and items missing from batch-header streams. `None` when unknowable.
+    pub fn dropped(&self) -> Option<u64> {
+        if self.drops_unknown.load(Ordering::Relaxed) {
+            return None;
+        }
+        Some(self.malformed() + self.skipped.load(Ordering::Relaxed) + self.gaps())
+    }
+
+    /// Items missing from batch-header streams, as last recorded.
+    pub fn gaps(&self) -> u64 {
+        self.gaps.load(Ordering::Relaxed)
+    }
+
     /// Messages dropped for lack of a valid batch header so far.
     pub fn malformed(&self) -> u64 {
         self.malformed.load(Ordering::Relaxed)
@@ -59,12 +95,19 @@ impl Counters {
     }
 
     /// The stats as one JSON object; `malformed` appears once a message was dropped
-    /// for lack of a valid batch header.
+    /// for lack of a valid batch header, `dropped` once any was known lost, `gaps`
+    /// once items of a batch-header stream were missing.
     pub fn to_json(&self, elapsed: Duration, last: bool) -> String {
-        let malformed = match self.malformed() {
+        let mut malformed = match self.malformed() {
             0 => String::new(),
             n => format!(",\"malformed\":{n}"),
         };
+        if let Some(dropped @ 1..) = self.dropped() {
+            malformed.push_str(&format!(",\"dropped\":{dropped}"));
+        }
+        if let gaps @ 1.. = self.gaps() {
+            malformed.push_str(&format!(",\"gaps\":{gaps}"));
+        }
         format!(
             "{{\"elapsed_ms\":{},\"sent\":{},\"received\":{}{malformed}{}}}",
             elapsed.as_millis(),
@@ -83,18 +126,21 @@ pub struct Reporter {
     started: Instant,
     every: Option<Duration>,
     verbose: bool,
+    stop: Stop,
     done: Arc<(Mutex<bool>, Condvar)>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Reporter {
     /// Start reporting `counters` every `every` (`None`: never, and no final line);
-    /// with `verbose`, print a summary line at the end.
+    /// with `verbose`, print a summary line at the end; if `stop` was requested by
+    /// then, print the interrupted summary line whatever `verbose` says.
     pub fn start(
         name: &'static str,
         counters: Arc<Counters>,
         every: Option<Duration>,
         verbose: bool,
+        stop: Stop,
     ) -> Reporter {
         let started = Instant::now();
         let done = Arc::new((Mutex::new(false), Condvar::new()));
@@ -126,6 +172,7 @@ impl Reporter {
             started,
             every,
             verbose,
+            stop,
             done,
             thread,
         }
@@ -146,6 +193,13 @@ impl Reporter {
         }
     }
 
+    /// The line printed when the run was interrupted:
+    /// `interrupted: sent 3, received 0, dropped 0` (`dropped unknown` for a
+    /// publisher, which cannot know).
+    pub fn interrupted_summary(&self) -> String {
+        interrupted_summary(&self.counters)
+    }
+
     fn stop_thread(&mut self) {
         let (lock, wake) = &*self.done;
         *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
@@ -163,10 +217,35 @@ impl Drop for Reporter {
             let json = self.counters.to_json(self.started.elapsed(), true);
             eprintln!("{}: stats {json}", self.name);
         }
-        if self.verbose {
+        if self.stop.is_requested() {
+            eprintln!("{}: {}", self.name, self.interrupted_summary());
+            INTERRUPTED_SUMMARY_PRINTED.store(true, Ordering::SeqCst);
+        } else if self.verbose {
             eprintln!("{}: {}", self.name, self.summary());
         }
     }
+}
+
+/// Whether a [`Reporter`] has printed the interrupted summary: then the runner does
+/// not print the bare "interrupted" error as well.
+static INTERRUPTED_SUMMARY_PRINTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether the interrupted summary line was printed by a [`Reporter`].
+pub fn interrupted_summary_printed() -> bool {
+    INTERRUPTED_SUMMARY_PRINTED.load(Ordering::SeqCst)
+}
+
+/// The interrupted summary of `counters`; see [`Reporter::interrupted_summary`].
+pub fn interrupted_summary(counters: &Counters) -> String {
+    let dropped = match counters.dropped() {
+        Some(n) => n.to_string(),
+        None => "unknown".to_string(),
+    };
+    format!(
+        "interrupted: sent {}, received {}, dropped {dropped}",
+        counters.sent(),
+        counters.received()
+    )
 }
 
 #[cfg(test)]
@@ -192,7 +271,7 @@ mod tests {
     #[test]
     fn summary_names_what_moved() {
         let c = Arc::new(Counters::default());
-        let r = Reporter::start("test", Arc::clone(&c), None, false);
+        let r = Reporter::start("test", Arc::clone(&c), None, false, Stop::new());
         c.set_sent(1);
         assert_eq!(r.summary(), "sent 1 message");
         c.set_received(4);
@@ -201,6 +280,17 @@ mod tests {
         assert_eq!(
             r.summary(),
             "sent 1, received 4 messages; dropped 1 without a valid batch header"
+        );
+        c.add_skipped();
+        c.set_gaps(10);
+        assert_eq!(
+            r.interrupted_summary(),
+            "interrupted: sent 1, received 4, dropped 12"
+        );
+        c.set_drops_unknown();
+        assert_eq!(
+            r.interrupted_summary(),
+            "interrupted: sent 1, received 4, dropped unknown"
         );
     }
 }

@@ -45,7 +45,7 @@ pub fn run(
     output.binds.clear();
     output.connects.clone_from(&stage.push);
     let writer = Arc::new(Mutex::new(MessageWriter::stdout(socket.format)?));
-    let (counters, _report) = socket.reporter("zpull");
+    let (counters, _report) = socket.reporter("zpull", stop);
     let problem_counters = Arc::clone(&counters);
     let item = Item {
         filter: stage.exec.as_deref().map(|c| Filter::new(c, socket.format)),

@@ -57,7 +57,7 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     }
     let topic = args.topic.as_deref().map(Frame::from);
     let mut batch = args.stamp.batch(&args.source);
-    let (counters, _report) = args.socket.reporter("zpub");
+    let (counters, _report) = args.socket.reporter("zpub", stop);
     send_all(&mut source, &args.source, stop, &counters, |mut msg| {
         if let Some(topic) = &topic {
             msg.push_front(topic.clone());

@@ -49,7 +49,7 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     let mut writer = MessageWriter::stdout(args.socket.format)?;
     let mut puller = Puller::open(args.socket.options(stop))?;
     report_bound("zpull", &args.socket, puller.endpoints());
-    let (counters, _report) = args.socket.reporter("zpull");
+    let (counters, _report) = args.socket.reporter("zpull", stop);
     receive_all(
         "zpull",
         &mut puller,
@@ -57,6 +57,7 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
         &args.receive,
         args.header.header,
         &counters,
+        stop,
     )?;
     Ok(())
 }

@@ -46,7 +46,7 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
         pusher.wait_for_pullers(args.pullers, args.wait_timeout)?;
     }
     let mut batch = args.stamp.batch(&args.source);
-    let (counters, _report) = args.socket.reporter("zpush");
+    let (counters, _report) = args.socket.reporter("zpush", stop);
     send_all(&mut source, &args.source, stop, &counters, |msg| {
         pusher.send(stamped(&mut batch, msg))
     })?;

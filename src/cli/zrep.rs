@@ -82,7 +82,7 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     options.recv_timeout = args.timeout;
     let mut replier = Replier::open(options)?;
     report_bound("zrep", &args.socket, replier.endpoints());
-    let (counters, _report) = args.socket.reporter("zrep");
+    let (counters, _report) = args.socket.reporter("zrep", stop);
     let mut requests = 0;
     let served = replier.serve(args.count, |request| {
         // The previous reply went out before this request could be received.

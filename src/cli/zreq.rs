@@ -32,7 +32,7 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     let mut writer = MessageWriter::stdout(args.socket.format)?;
     let mut requester = Requester::open(args.socket.options(stop))?;
     report_bound("zreq", &args.socket, requester.endpoints());
-    let (counters, _report) = args.socket.reporter("zreq");
+    let (counters, _report) = args.socket.reporter("zreq", stop);
     let mut replies = 0;
     send_all(&mut source, &args.source, stop, &counters, |request| {
         let reply = requester.request_timeout(request, args.timeout)?;

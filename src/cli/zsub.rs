@@ -1,16 +1,21 @@
-//! `zsub`: print the messages of subscribed topics.
+//! `zsub`: print the messages of subscribed topics; with `--header`, report what
+//! each publisher stream lost.
 
+use crate::accounting::Report;
 use crate::cli::args::{report_bound, HeaderArgs, ReceiveArgs, SocketArgs};
 use crate::cli::run::receive_all;
 use crate::cli::MessageWriter;
 use crate::error::Result;
+use crate::frame::Format;
 use crate::pubsub::Subscriber;
 use crate::stop::Stop;
 use clap::Parser;
 
 /// Subscribe to topics and print each message (the SUB side of pub/sub).
 ///
-/// Prints one message per line, frames separated by TAB (see --format).
+/// Prints one message per line, frames separated by TAB (see --format). With
+/// --header, accounts for the sequence numbers of each publisher stream and reports
+/// the gaps (late join, messages dropped at the high-water mark) on stderr at exit.
 #[derive(Parser, Debug)]
 #[command(name = "zsub", version)]
 pub struct Args {
@@ -39,14 +44,61 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     for topic in &args.topics {
         subscriber.subscribe(topic)?;
     }
-    let (counters, _report) = args.socket.reporter("zsub");
-    receive_all(
+    if args.header.header {
+        subscriber.account_headers();
+    }
+    let (counters, _report) = args.socket.reporter("zsub", stop);
+    // The subscriber strips and accounts for the headers itself.
+    let outcome = receive_all(
         "zsub",
         &mut subscriber,
         &mut writer,
         &args.receive,
-        args.header.header,
+        false,
         &counters,
-    )?;
-    Ok(())
+        stop,
+    );
+    if let Some(gaps) = subscriber.gaps() {
+        counters.set_gaps(total_missing(&gaps));
+        print_gaps(&gaps, &args.socket);
+    }
+    outcome.map(|_| ())
+}
+
+fn total_missing(report: &Report) -> u64 {
+    report
+        .batches
+        .iter()
+        .fold(0u64, |total, b| total.saturating_add(b.missing))
+}
+
+/// Whether anything was lost or spoilt: items missing, duplicated or out of range,
+/// messages without a valid header.
+fn has_loss(report: &Report) -> bool {
+    report.malformed > 0
+        || report.untracked > 0
+        || report
+            .batches
+            .iter()
+            .any(|b| b.missing > 0 || b.duplicates > 0 || b.out_of_range > 0)
+}
+
+/// The gap report on stderr: with `--format json`, always, as one line
+/// `zsub: report {JSON}`; else one line per publisher stream, when something was
+/// lost or with `--verbose`, unless `--quiet`.
+fn print_gaps(report: &Report, socket: &SocketArgs) {
+    if socket.format == Format::Json {
+        eprintln!("zsub: report {}", report.to_json());
+        return;
+    }
+    if socket.quiet || !(socket.verbose || has_loss(report)) {
+        return;
+    }
+    let lines = report.lines();
+    if lines.is_empty() {
+        eprintln!("zsub: no batch header seen");
+    }
+    for line in lines {
+        eprintln!("zsub: {line}");
+    }
 }

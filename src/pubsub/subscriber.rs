@@ -1,17 +1,51 @@
 //! [`Subscriber`]: the receiving side of pub/sub.
 
+use crate::accounting::{Ledger, Report};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::frame::Message;
 use crate::options::Options;
 use crate::role::Receive;
-use crate::socket::Socket;
-use std::time::Duration;
+use crate::socket::{is_recoverable, Socket};
+use std::time::{Duration, Instant};
 
 /// Receives the messages whose topic starts with a subscribed prefix. Socket SUB;
 /// peers PUB or XPUB; receive only.
+///
+/// With [`Subscriber::account_headers`], it also makes loss visible: publishers
+/// that stamp batch headers (`zpub --header`) number their messages, and the
+/// subscriber's [`Ledger`] counts, per publisher stream (batch id), what arrived
+/// and which sequence numbers never did: a late join (the stream's first items),
+/// or drops at a high-water mark (a PUB socket drops for a slow subscriber without
+/// telling anyone).
+///
+/// ```
+/// use std::time::Duration;
+/// use zpattern::frame::Header;
+/// use zpattern::{Message, Options, Publisher, Receive, Subscriber, Transmit};
+///
+/// let mut publisher = Publisher::bind("tcp://127.0.0.1:*")?;
+/// let endpoint = publisher.endpoints()[0].to_string();
+/// let mut subscriber = Subscriber::open(Options::new().connect(&endpoint))?;
+/// subscriber.subscribe("")?;
+/// subscriber.account_headers();
+/// publisher.wait_for_subscribers(1, Some(Duration::from_secs(5)))?;
+///
+/// for seq in [0, 1, 3] {
+///     let mut msg = Message::new("tick");
+///     msg.push_header(&Header::item(7, seq, None));
+///     publisher.send(msg)?;
+/// }
+/// for _ in 0..3 {
+///     subscriber.recv_timeout(Some(Duration::from_secs(5)))?;
+/// }
+/// let gaps = subscriber.gaps().expect("accounting is on");
+/// assert_eq!(gaps.batches[0].missing_ranges, [(2, 2)]);
+/// # Ok::<(), zpattern::Error>(())
+/// ```
 pub struct Subscriber {
     socket: Socket,
+    ledger: Option<Ledger>,
 }
 
 impl Subscriber {
@@ -19,6 +53,7 @@ impl Subscriber {
     pub fn open(options: Options) -> Result<Subscriber> {
         Ok(Subscriber {
             socket: Socket::open(zmq::SUB, "subscriber", &options)?,
+            ledger: None,
         })
     }
 
@@ -40,6 +75,59 @@ impl Subscriber {
             .map_err(|e| Error::zmq("cannot subscribe", e))
     }
 
+    /// Account for the batch header of every message from now on: receiving strips
+    /// each message's header and records it in the [`Ledger`]; end-of-stream
+    /// messages are recorded and not returned; a message without a valid header is
+    /// recorded as malformed and returned as a [`crate::ErrorKind::Protocol`] error
+    /// (the next receive goes on).
+    pub fn account_headers(&mut self) {
+        self.ledger.get_or_insert_with(Ledger::new);
+    }
+
+    /// The accounting so far, if [`Subscriber::account_headers`] is on.
+    pub fn ledger(&self) -> Option<&Ledger> {
+        self.ledger.as_ref()
+    }
+
+    /// What is missing, per publisher stream (batch id), if
+    /// [`Subscriber::account_headers`] is on: items received, missing sequence
+    /// numbers as ranges (a range starting at 0 is a late join), duplicates,
+    /// malformed messages.
+    pub fn gaps(&self) -> Option<Report> {
+        self.ledger.as_ref().map(|ledger| ledger.report(0))
+    }
+
+    /// Receive into `msg` with header accounting: wait up to `timeout` in all for
+    /// an item, recording and passing over end-of-stream messages.
+    fn recv_accounted(&mut self, msg: &mut Message, timeout: Option<Duration>) -> Result<bool> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let received = self.socket.recv_into(msg, left);
+            let ledger = self.ledger.get_or_insert_with(Ledger::new);
+            match received {
+                Ok(true) => {}
+                Err(e) if is_recoverable(&e) => {
+                    ledger.record_malformed(&e);
+                    return Err(e);
+                }
+                other => return other,
+            }
+            match msg.pop_header() {
+                Ok(header) => {
+                    ledger.record(&header);
+                    if !header.end {
+                        return Ok(true);
+                    }
+                }
+                Err(e) => {
+                    ledger.record_malformed(e);
+                    return Err(Error::protocol(format!("dropped a message: {e}")));
+                }
+            }
+        }
+    }
+
     /// Undo one earlier [`Subscriber::subscribe`] of the same prefix.
     pub fn unsubscribe(&mut self, prefix: impl AsRef<[u8]>) -> Result<()> {
         self.socket
@@ -51,7 +139,10 @@ impl Subscriber {
 
 impl Receive for Subscriber {
     fn recv_into(&mut self, msg: &mut Message, timeout: Option<Duration>) -> Result<bool> {
-        self.socket.recv_into(msg, timeout)
+        if self.ledger.is_none() {
+            return self.socket.recv_into(msg, timeout);
+        }
+        self.recv_accounted(msg, timeout)
     }
 
     fn default_timeout(&self) -> Option<Duration> {
