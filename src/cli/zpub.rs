@@ -58,6 +58,10 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     let topic = args.topic.as_deref().map(Frame::from);
     let mut batch = args.stamp.batch(&args.source);
     let (counters, _report) = args.socket.reporter("zpub", stop);
+    if !args.no_drop {
+        // PUB drops at a subscriber's high-water mark without telling the sender.
+        counters.set_drops_unknown();
+    }
     send_all(&mut source, &args.source, stop, &counters, |mut msg| {
         if let Some(topic) = &topic {
             msg.push_front(topic.clone());

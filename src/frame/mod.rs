@@ -20,6 +20,8 @@
 //! ```
 
 mod format;
+#[cfg(test)]
+mod fuzz;
 mod header;
 mod hex;
 

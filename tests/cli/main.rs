@@ -14,4 +14,5 @@ mod interop;
 mod pipeline;
 mod pubsub;
 mod reqrep;
+mod signals;
 mod support;
