@@ -15,4 +15,5 @@ mod pipeline;
 mod pubsub;
 mod reqrep;
 mod signals;
+mod slow;
 mod support;
