@@ -10,6 +10,7 @@
 mod accounting;
 mod errors;
 mod formats;
+mod hostile;
 mod interop;
 mod pipeline;
 mod pubsub;

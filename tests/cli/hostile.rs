@@ -1,0 +1,136 @@
+//! Hostile and bad input: messages of too many frames, frames over `--max-size`,
+//! bytes that are not UTF-8, malformed batch headers, empty input lines and a
+//! stdout that cannot be written. Each ends in a clear message and a documented
+//! exit code, never a panic (the harness fails any test whose process panicked).
+
+use crate::support::{bind_ephemeral, run, zmq_socket, Bin, Proc, ANY, DEADLINE};
+use std::path::Path;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// A foreign PUSH socket connected to a zpull started with `args` (plus a bind).
+fn foreign_pusher(args: &[&str]) -> (Proc, zmq::Context, zmq::Socket) {
+    let mut all = vec!["--bind", ANY];
+    all.extend_from_slice(args);
+    let (zpull, endpoint) = run(Bin::Zpull, &all).bound();
+    let context = zmq::Context::new();
+    let push = zmq_socket(&context, zmq::PUSH);
+    push.connect(&endpoint).expect("connect");
+    (zpull, context, push)
+}
+
+#[test]
+fn a_message_of_too_many_frames_is_dropped_with_a_warning() {
+    let (zpull, _context, push) = foreign_pusher(&["--count", "1"]);
+    let many: Vec<Vec<u8>> = (0..300).map(|i| format!("f{i}").into_bytes()).collect();
+    push.send_multipart(many, 0).unwrap();
+    push.send("after", 0).unwrap();
+    let out = zpull.finish().expect(0);
+    assert_eq!(out.lines(), ["after"]);
+    assert_eq!(
+        out.errors(),
+        ["zpull: warning: puller dropped a message of 300 frames, more than the limit of 256"]
+    );
+}
+
+#[test]
+fn a_frame_over_max_size_is_refused_and_the_peer_may_come_back() {
+    // libzmq checks the size announced in the frame header and drops the connection
+    // before allocating; the peer reconnects and its later messages get through.
+    let (mut zpull, _context, push) = foreign_pusher(&["--count", "1", "--max-size", "1k"]);
+    push.send(vec![b'x'; 4096], 0).unwrap();
+    let deadline = Instant::now() + DEADLINE;
+    while zpull.try_exit().is_none() {
+        assert!(Instant::now() < deadline, "zpull never got a small message");
+        push.send("small", zmq::DONTWAIT).ok();
+        thread::sleep(Duration::from_millis(20));
+    }
+    let out = zpull.finish().expect(0);
+    assert_eq!(out.lines(), ["small"]);
+}
+
+#[test]
+fn bytes_that_are_not_utf8_are_shown_safely_in_every_format() {
+    let expected: [(&str, &[u8]); 4] = [
+        ("text", b"caf\xe9\tok"),
+        ("escaped", b"caf\\xe9\tok"),
+        ("hex", b"636166e9\t6f6b"),
+        ("json", br#"{"frames":[{"hex":"636166e9"},"ok"]}"#),
+    ];
+    for (format, line) in expected {
+        let (zpull, _context, push) = foreign_pusher(&["--count", "1", "--format", format]);
+        push.send_multipart([&b"caf\xe9"[..], b"ok"], 0).unwrap();
+        let out = zpull.finish().expect(0);
+        assert_eq!(out.stdout, [line.to_vec()], "--format {format}");
+    }
+}
+
+#[test]
+fn text_input_passes_bytes_that_are_not_utf8_through() {
+    let context = zmq::Context::new();
+    let pull = zmq_socket(&context, zmq::PULL);
+    let endpoint = bind_ephemeral(&pull);
+    let zpush = run(Bin::Zpush, &["--connect", &endpoint])
+        .stdin_bytes(&b"caf\xe9\n\n\nlast\n"[..])
+        .start();
+    assert_eq!(pull.recv_multipart(0).unwrap(), [b"caf\xe9".to_vec()]);
+    // Empty lines carry no message.
+    assert_eq!(pull.recv_multipart(0).unwrap(), [b"last".to_vec()]);
+    zpush.finish().expect(0);
+}
+
+#[test]
+fn malformed_headers_are_reported_and_skipped_by_zsub() {
+    let context = zmq::Context::new();
+    let publisher = zmq_socket(&context, zmq::XPUB);
+    let endpoint = bind_ephemeral(&publisher);
+    let zsub = run(
+        Bin::Zsub,
+        &["--connect", &endpoint, "--header", "--count", "1"],
+    )
+    .start();
+    publisher.recv_bytes(0).expect("zsub subscribes");
+    let mut valid = b"ZPH\x01\0\0\0\0".to_vec();
+    valid.extend(3u64.to_be_bytes());
+    valid.extend([0u8; 24]);
+    let mut short = valid.clone();
+    short.pop();
+    let mut future = valid.clone();
+    future[3] = 2;
+    for header in [&b"no header"[..], &short, &future, &valid] {
+        publisher.send_multipart([&b"tick"[..], header], 0).unwrap();
+    }
+    let out = zsub.finish().expect(0);
+    assert_eq!(out.lines(), ["tick"]);
+    let errors = out.errors();
+    assert_eq!(
+        errors[..3],
+        [
+            "zsub: warning: dropped a message: last frame is not a zpattern header",
+            "zsub: warning: dropped a message: header is 39 bytes, expected 40",
+            "zsub: warning: dropped a message: header version 2 is not supported",
+        ]
+    );
+    assert!(
+        errors.contains(
+            &"zsub: 3 messages without a valid header (last: header version 2 is not supported)"
+        ),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn an_unwritable_stdout_is_a_clear_runtime_error() {
+    let (zpull, endpoint) = run(Bin::Zpull, &["--bind", ANY, "--count", "1"])
+        .stdout_file(Path::new("/dev/full"))
+        .bound();
+    run(Bin::Zpush, &["--connect", &endpoint, "--data", "hi"])
+        .start()
+        .finish()
+        .expect(0);
+    let out = zpull.finish().expect(1);
+    assert_eq!(
+        out.errors(),
+        ["zpull: cannot write to stdout: No space left on device (os error 28)"]
+    );
+}
