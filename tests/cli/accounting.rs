@@ -408,7 +408,10 @@ fn an_interrupted_sink_still_reports() {
     let out = sink.finish().expect(130);
     assert_eq!(
         out.errors(),
-        ["zpull: 0 of 1 batches seen", "zpull: interrupted"]
+        [
+            "zpull: 0 of 1 batches seen",
+            "zpull: interrupted: sent 0, received 0, dropped 0"
+        ]
     );
 }
 
@@ -433,8 +436,8 @@ fn a_worker_drops_messages_without_a_valid_header_and_says_so() {
         worked.errors(),
         [
             "zpull: warning: dropped a message: last frame is not a zpattern header",
-            "zpull: sent 1, received 1 message; dropped 1 without a valid batch header",
-            "zpull: interrupted",
+            // Interrupted, the summary says so, and what was dropped.
+            "zpull: interrupted: sent 1, received 1, dropped 1",
         ]
     );
 }
@@ -619,7 +622,15 @@ fn pub_sub_header_mode_strips_the_header_and_hides_the_end() {
     zpub.finish().expect(0);
     let out = zsub.finish().expect(0);
     assert_eq!(out.lines(), ["cats\that", "cats\that", "cats\that"]);
-    assert_eq!(out.errors(), ["zsub: received 3 messages"]);
+    let errors = out.errors();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    // --verbose: the gap report even when nothing is missing.
+    assert!(
+        errors[0].starts_with("zsub: batch ")
+            && errors[0].ends_with(": complete: 3 of 3 items, each exactly once"),
+        "{errors:?}"
+    );
+    assert_eq!(errors[1], "zsub: received 3 messages");
 }
 
 #[test]
