@@ -11,6 +11,7 @@ mod input;
 mod output;
 mod run;
 pub mod stats;
+pub mod zlab;
 pub mod zpub;
 pub mod zpull;
 pub mod zpush;
