@@ -2,15 +2,18 @@
 #
 #   make demo    a self-contained pub/sub lab on loopback (one publisher, two subscribers)
 #   make test    lint, then every test (unit, integration, doc), examples and labs
+#   make labs    every lab in patterns/; make lab LAB=name runs patterns/name.lab
 
 CARGO ?= cargo
 BIN := target/release
 PREFIX ?= /usr/local
-BINARIES := zpub zsub zreq zrep zpush zpull
+BINARIES := zpub zsub zreq zrep zpush zpull zlab
 EXAMPLES := cats_hats stop_saying washer_dryers knock_knock rpc_double
-LABS := pubsub reqrep pipeline
+LABS := $(basename $(notdir $(wildcard patterns/*.lab)))
+# Options for zlab run, e.g. ZLAB_OPTS='--report lab.html' or ZLAB_OPTS=--json.
+ZLAB_OPTS ?=
 
-.PHONY: build test unit-tests lint demo labs $(addprefix lab-,$(LABS)) examples install uninstall clean
+.PHONY: build test unit-tests lint demo lab labs $(addprefix lab-,$(LABS)) examples install uninstall clean
 
 build:
 	$(CARGO) build --release --bins
@@ -26,11 +29,20 @@ lint:
 
 demo: lab-pubsub
 
-labs: $(addprefix lab-,$(LABS))
+# Every lab runs, even after one fails; the target fails if any did.
+labs: build
+	@failed=""; for lab in $(LABS); do \
+		echo "== lab $$lab"; \
+		$(BIN)/zlab run $(ZLAB_OPTS) patterns/$$lab.lab || failed="$$failed $$lab"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "labs failed:$$failed"; exit 1; fi
+
+lab: build
+	@test -n "$(LAB)" || { echo "usage: make lab LAB=name (one of: $(LABS))"; exit 2; }
+	$(BIN)/zlab run $(ZLAB_OPTS) patterns/$(LAB).lab
 
 $(addprefix lab-,$(LABS)): lab-%: build
-	@echo "== lab $*"
-	BIN=$(BIN) bash patterns/$*.sh
+	$(BIN)/zlab run $(ZLAB_OPTS) patterns/$*.lab
 
 examples:
 	@for example in $(EXAMPLES); do \

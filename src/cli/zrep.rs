@@ -98,6 +98,11 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
         Err(e) if e.kind() == ErrorKind::Timeout && args.count.is_none() => {
             counters.set_sent(requests)
         }
+        Err(e) if e.kind() == ErrorKind::Interrupted => {
+            // Stopped while waiting for the next request: every reply went out.
+            counters.set_sent(requests);
+            return Err(e);
+        }
         Err(e) => return Err(e),
     }
     replier.close()

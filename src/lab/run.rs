@@ -544,7 +544,9 @@ fn shell_words(args: &[String]) -> String {
     };
     args.iter()
         .map(|a| {
-            if plain(a) {
+            if a.len() > 60 {
+                format!("<{} bytes>", a.len())
+            } else if plain(a) {
                 a.clone()
             } else {
                 format!("'{}'", a.replace('\'', "'\\''"))

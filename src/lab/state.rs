@@ -55,7 +55,7 @@ pub(crate) struct Live {
     /// Counts of earlier runs, and of the current one.
     earlier: (u64, u64),
     current: (u64, u64),
-    /// Milliseconds the runs spent counting (for the rate).
+    /// Milliseconds the runs spent until their last count changed (for the rate).
     active_ms: u64,
     current_ms: u64,
     pub(crate) has_stats: bool,
@@ -91,6 +91,13 @@ impl Live {
         self.open_streams = 2;
         self.started_ms = at_ms;
         self.ended_ms = None;
+        // The timeline starts where this run starts.
+        let (sent, received) = self.earlier;
+        self.samples.push(Sample {
+            at_ms,
+            sent,
+            received,
+        });
     }
 
     /// Sent and received over all runs.
@@ -144,8 +151,11 @@ impl Live {
             return false;
         };
         self.has_stats = true;
+        // The rate counts the time until the last message, not an idle wait after it.
+        if (stats.sent, stats.received) != self.current || self.current_ms == 0 {
+            self.current_ms = stats.elapsed_ms;
+        }
         self.current = (stats.sent, stats.received);
-        self.current_ms = stats.elapsed_ms;
         let (sent, received) = self.counts();
         self.samples.push(Sample {
             at_ms: u64::try_from(at.as_millis()).unwrap_or(u64::MAX),

@@ -10,6 +10,7 @@
 mod errors;
 mod formats;
 mod interop;
+mod lab;
 mod pipeline;
 mod pubsub;
 mod reqrep;

@@ -21,7 +21,7 @@ pub const ANY: &str = "tcp://127.0.0.1:*";
 /// How often a polling loop looks again (always inside a loop with a deadline).
 const POLL: Duration = Duration::from_millis(5);
 
-/// The six zpattern binaries.
+/// The six zpattern binaries, and zlab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Bin {
     Zpub,
@@ -30,6 +30,7 @@ pub enum Bin {
     Zrep,
     Zpush,
     Zpull,
+    Zlab,
 }
 
 impl Bin {
@@ -41,6 +42,7 @@ impl Bin {
             Bin::Zrep => "zrep",
             Bin::Zpush => "zpush",
             Bin::Zpull => "zpull",
+            Bin::Zlab => "zlab",
         }
     }
 
@@ -52,6 +54,7 @@ impl Bin {
             Bin::Zrep => env!("CARGO_BIN_EXE_zrep"),
             Bin::Zpush => env!("CARGO_BIN_EXE_zpush"),
             Bin::Zpull => env!("CARGO_BIN_EXE_zpull"),
+            Bin::Zlab => env!("CARGO_BIN_EXE_zlab"),
         }
     }
 }
@@ -77,6 +80,13 @@ pub fn run(bin: Bin, args: &[&str]) -> Spawn {
     let mut command = Command::new(bin.path());
     command.args(args);
     Spawn::new(bin.name(), command)
+}
+
+/// Prepare any program, called `name` in failure messages.
+pub fn program(name: &str, program: &str, args: &[&str]) -> Spawn {
+    let mut command = Command::new(program);
+    command.args(args);
+    Spawn::new(name, command)
 }
 
 /// Prepare a Python program given as source text, with `args` in `sys.argv[1:]`.
@@ -364,6 +374,19 @@ impl Proc {
             }
             thread::sleep(POLL);
         }
+    }
+
+    /// The next stderr line, or `None` at the end of stderr or after `wait`.
+    pub fn stderr_line_within(&mut self, wait: Duration) -> Option<String> {
+        match self.stderr.next(Instant::now() + wait) {
+            Next::Line(line) => Some(String::from_utf8_lossy(&line).into_owned()),
+            Next::End | Next::Timeout => None,
+        }
+    }
+
+    /// Send SIGKILL.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill");
     }
 
     /// Send SIGTERM.
