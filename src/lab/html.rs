@@ -18,7 +18,7 @@ const COLOURS: [&str; 10] = [
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}\
-td:first-child,th:first-child,td.l{text-align:left}.pass{color:#1a7f37}.fail{color:#c62828}\
+th,td:first-child,td.l{text-align:left}.pass{color:#1a7f37}.fail{color:#c62828}\
 .verdict{font-size:1.3em;font-weight:bold}svg text{font-size:12px}";
 
 impl Report {

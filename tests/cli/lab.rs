@@ -188,6 +188,25 @@ fn a_bad_field_and_an_unknown_endpoint_are_named() {
 }
 
 #[test]
+fn the_worked_example_of_the_lab_readme_passes() {
+    let readme = std::fs::read_to_string(patterns().join("README.md")).unwrap();
+    let example = readme
+        .split("## A worked example")
+        .nth(1)
+        .and_then(|rest| rest.split("```toml\n").nth(1))
+        .and_then(|block| block.split("```").next())
+        .expect("a toml block after '## A worked example'");
+    let dir = TempDir::new();
+    let file = lab_file(&dir, "stop-saying.lab", example);
+    let done = zlab(&["run", "--quiet", &file]).expect(0);
+    assert!(
+        done.lines()
+            .contains(&"    Stop saying client 2".to_string()),
+        "{done:?}"
+    );
+}
+
+#[test]
 fn check_shows_the_plan() {
     let file = patterns().join("pipeline.lab");
     let done = zlab(&["check", file.to_str().unwrap()]).expect(0);
