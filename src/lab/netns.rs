@@ -35,12 +35,12 @@ impl Network {
         let built = if sys::is_root() {
             Network::build(lab)
         } else {
-            Err("zlab is not running as root".to_string())
+            Err("they need root, and zlab is not running as root".to_string())
         };
         match (built, lab.netns) {
             (Ok(network), _) => Ok((Some(network), Vec::new())),
             (Err(why), NetnsPolicy::Required) => Err(Error::usage(format!(
-                "lab '{}' needs network namespaces: {why} (run zlab as root)",
+                "lab '{}' needs network namespaces: {why}",
                 lab.name
             ))),
             (Err(why), _) => Ok((
