@@ -41,21 +41,24 @@
 //! lab, so a killed program leaves no processes behind.
 
 mod addresses;
+mod check;
 mod expect;
 mod html;
 mod netns;
+mod observe;
 mod parse;
 mod plan;
 mod process;
 mod report;
 mod run;
+mod setup;
 mod spec;
 mod state;
 
 pub use expect::Check;
+pub use observe::{Observer, Quiet, Row, RunOptions};
 pub use plan::{Plan, BINARIES};
 pub use report::{Event, NodeReport, Outcome, Report};
-pub use run::{Observer, Quiet, Row, RunOptions};
 pub use spec::{
     Count, EndpointSpec, Expect, Fault, FaultAction, Lab, LabTransport, Link, NetnsPolicy, Node,
     Signal, DEFAULT_TIME_LIMIT,

@@ -4,74 +4,18 @@
 
 use super::addresses::Addresses;
 use super::netns::Network;
+use super::observe::{Observer, Row, RunOptions};
 use super::plan::{Arg, Part, Plan};
 use super::process::{Child, Launch, Output};
 use super::report::{Outcome, Report};
+use super::setup::{resolve_programs, shell_words, LabDir};
 use super::spec::{FaultAction, Signal};
 use super::state::{Exit, Live};
 use crate::error::{Error, Result};
-use crate::stop::Stop;
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
-
-/// How the runner behaves; [`RunOptions::default`] suits most uses.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct RunOptions {
-    /// Where the zpattern binaries are; default: next to the running program.
-    pub bin_dir: Option<PathBuf>,
-    /// How often zpattern nodes report their counts (`--stats`).
-    pub stats_every: Duration,
-    /// How long a node may take to exit after SIGTERM before it gets SIGKILL.
-    pub grace: Duration,
-    /// Requesting this stop ends the run early (the report says "interrupted").
-    pub stop: Stop,
-}
-
-impl Default for RunOptions {
-    fn default() -> RunOptions {
-        RunOptions {
-            bin_dir: None,
-            stats_every: Duration::from_millis(200),
-            grace: Duration::from_secs(2),
-            stop: Stop::new(),
-        }
-    }
-}
-
-/// What a node is doing, for a live view.
-#[derive(Clone, Debug)]
-pub struct Row {
-    /// Instance name (`NAME` or `NAME.N`).
-    pub name: String,
-    /// `waiting`, `running`, `exited 0`, `killed (fault)`, ...
-    pub state: String,
-    /// Messages sent so far (zpattern binaries only).
-    pub sent: Option<u64>,
-    /// Messages received so far.
-    pub received: Option<u64>,
-}
-
-/// Follows a run as it happens. Both methods do nothing by default.
-pub trait Observer {
-    /// Something happened: a node started, bound, exited, a fault was applied.
-    fn note(&mut self, at: Duration, node: Option<&str>, text: &str) {
-        let _ = (at, node, text);
-    }
-
-    /// The counts now, a few times a second.
-    fn tick(&mut self, at: Duration, rows: &[Row]) {
-        let _ = (at, rows);
-    }
-}
-
-/// An observer that ignores everything.
-#[derive(Debug, Default)]
-pub struct Quiet;
-
-impl Observer for Quiet {}
 
 /// How often the observer sees the counts.
 const TICK: Duration = Duration::from_millis(250);
@@ -535,27 +479,6 @@ pub(crate) fn bind_order(args: &[Arg]) -> Vec<String> {
         .collect()
 }
 
-/// The command line as a shell would need it typed.
-fn shell_words(args: &[String]) -> String {
-    let plain = |a: &str| {
-        !a.is_empty()
-            && a.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c))
-    };
-    args.iter()
-        .map(|a| {
-            if a.len() > 60 {
-                format!("<{} bytes>", a.len())
-            } else if plain(a) {
-                a.clone()
-            } else {
-                format!("'{}'", a.replace('\'', "'\\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 fn signal_name(signal: Signal) -> &'static str {
     match signal {
         Signal::Kill => "SIGKILL",
@@ -566,69 +489,4 @@ fn signal_name(signal: Signal) -> &'static str {
 
 pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// Each node's program: zpattern binaries from the binary directory, other
-/// programs as given (a bare name is looked up in PATH).
-fn resolve_programs(plan: &Plan, options: &RunOptions) -> Result<Vec<PathBuf>> {
-    let bin_dir = match &options.bin_dir {
-        Some(dir) => dir.clone(),
-        None => std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent().map(Path::to_path_buf))
-            .unwrap_or_default(),
-    };
-    let mut programs = Vec::new();
-    for (node, plan_node) in plan.lab.nodes.iter().zip(&plan.nodes) {
-        let program = &node.run[0];
-        let path = match plan_node.binary {
-            Some(binary) => bin_dir.join(binary),
-            None if program.contains('/') => PathBuf::from(program),
-            None => search_path(program).unwrap_or_else(|| PathBuf::from(program)),
-        };
-        if !path.is_file() {
-            return Err(Error::usage(format!(
-                "node '{}': program '{program}' not found{}",
-                node.name,
-                if plan_node.binary.is_some() {
-                    format!(" in {} (run `make build`)", bin_dir.display())
-                } else {
-                    String::new()
-                }
-            )));
-        }
-        programs.push(path);
-    }
-    Ok(programs)
-}
-
-fn search_path(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|p| p.is_file())
-    })
-}
-
-/// The lab's temporary directory (ipc sockets, `{dir}`), removed at the end.
-pub(crate) struct LabDir(pub(crate) PathBuf);
-
-impl LabDir {
-    fn create() -> Result<LabDir> {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("zlab-{}-{n}", std::process::id()));
-        // Left by an earlier process with the same pid: stale.
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir(&path)
-            .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
-        Ok(LabDir(path))
-    }
-}
-
-impl Drop for LabDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
