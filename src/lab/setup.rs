@@ -56,12 +56,32 @@ impl LabDir {
         use std::sync::atomic::{AtomicU32, Ordering};
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        remove_stale();
         let path = std::env::temp_dir().join(format!("zlab-{}-{n}", std::process::id()));
         // Left by an earlier process with the same pid: stale.
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir(&path)
             .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
         Ok(LabDir(path))
+    }
+}
+
+/// Remove the directories of earlier runs whose zlab is gone (killed with SIGKILL,
+/// it could not remove its own).
+fn remove_stale() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("zlab-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 

@@ -347,9 +347,14 @@ fn sigkill_of_zlab_leaves_no_node_and_no_namespace() {
     let dir = TempDir::new();
     let (mut zlab, pids) = start_forever(&dir);
     let namespaces = lab_namespaces(&pids);
+    let lab_dir = std::env::temp_dir().join(format!("zlab-{}-0", zlab.id()));
+    assert!(lab_dir.is_dir(), "{}", lab_dir.display());
     zlab.kill();
     zlab.wait_with_deadline(DEADLINE).expect("zlab ended");
     assert_nothing_left(&pids, &namespaces);
+    // The killed zlab could not remove its directory: the next run does.
+    run_shipped("reqrep");
+    assert!(!lab_dir.exists(), "{}", lab_dir.display());
 }
 
 #[test]

@@ -384,6 +384,11 @@ impl Proc {
         }
     }
 
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Send SIGKILL.
     pub fn kill(&mut self) {
         self.child.kill().expect("kill");
