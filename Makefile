@@ -1,24 +1,26 @@
 # zpattern: build, test, lint, demo and labs.
 #
 #   make demo    a self-contained pub/sub lab on loopback (one publisher, two subscribers)
-#   make test    lint, then every test (unit, integration, doc), examples and labs
+#   make test    lint, then every test (unit, integration, doc), examples, labs and the bench smoke
 #   make labs    every lab in patterns/; make lab LAB=name runs patterns/name.lab
+#   make bench   zpattern against raw libzmq and pyzmq, side by side (a few minutes; see BENCHMARKS.md)
 
 CARGO ?= cargo
 BIN := target/release
 PREFIX ?= /usr/local
 BINARIES := zpub zsub zreq zrep zpush zpull zlab
-EXAMPLES := cats_hats stop_saying washer_dryers knock_knock rpc_double
+EXAMPLES := cats_hats stop_saying washer_dryers knock_knock rpc_double washer_join mapreduce
 LABS := $(basename $(notdir $(wildcard patterns/*.lab)))
 # Options for zlab run, e.g. ZLAB_OPTS='--report lab.html' or ZLAB_OPTS=--json.
 ZLAB_OPTS ?=
 
 .PHONY: build test unit-tests lint demo lab labs $(addprefix lab-,$(LABS)) examples install uninstall clean
+.PHONY: bench bench-smoke
 
 build:
 	$(CARGO) build --release --bins
 
-test: lint unit-tests examples labs
+test: lint unit-tests examples labs bench-smoke
 
 unit-tests:
 	$(CARGO) test
@@ -49,6 +51,15 @@ examples:
 		echo "== example $$example"; \
 		$(CARGO) run --quiet --release --example $$example || exit 1; \
 	done
+
+# The benchmark prints a markdown report on stdout (progress on stderr): paste it into
+# BENCHMARKS.md. The smoke run uses tiny counts so the harness cannot rot; it checks
+# that every case runs and delivers everything, never how fast.
+bench:
+	$(CARGO) bench --bench zbench
+
+bench-smoke:
+	$(CARGO) bench --bench zbench -- --smoke > /dev/null
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin

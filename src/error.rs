@@ -27,6 +27,10 @@ pub enum ErrorKind {
     /// A message from the network broke a limit or a format: too many frames, a
     /// malformed header. Exit code 1.
     Protocol,
+    /// A batch did not arrive exactly once before its deadline: items missing or
+    /// duplicated, or messages without a valid batch header (see
+    /// [`crate::accounting`]). Exit code 3.
+    Incomplete,
     /// Stopped on request (Ctrl-C, SIGTERM, or [`crate::Stop::request`]). Exit code 130.
     Interrupted,
     /// Our standard output was closed by its reader (`zsub | head -1`): a normal end.
@@ -41,6 +45,7 @@ impl ErrorKind {
             ErrorKind::BrokenPipe => 0,
             ErrorKind::Network | ErrorKind::Io | ErrorKind::Protocol => 1,
             ErrorKind::Usage | ErrorKind::Timeout => 2,
+            ErrorKind::Incomplete => 3,
             ErrorKind::Interrupted => 130,
         }
     }
@@ -161,6 +166,7 @@ mod tests {
         assert_eq!(Error::timeout("x").exit_code(), 2);
         assert_eq!(Error::zmq("bind", zmq::Error::EADDRINUSE).exit_code(), 1);
         assert_eq!(Error::interrupted().exit_code(), 130);
+        assert_eq!(Error::new(ErrorKind::Incomplete, "x").exit_code(), 3);
         let pipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
         assert_eq!(Error::io("write", pipe).exit_code(), 0);
     }

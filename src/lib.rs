@@ -10,11 +10,17 @@
 //! | | | [`Replier`] | REP | REQ, DEALER | receive then send | `zrep` |
 //! | pipeline | [`pipeline`] | [`Pusher`] | PUSH | PULL | send | `zpush` |
 //! | | | [`Puller`] | PULL | PUSH | receive | `zpull` |
+//! | | | [`Worker`] | PULL, PUSH | PUSH, PULL | receive, process, send on | `zpull --push` |
+//! | | | [`Sink`] | PULL | PUSH | receive and account | `zpull --sink` |
 //!
 //! Every role is opened from the same [`Options`] (endpoints, high-water marks,
 //! linger, timeouts, size limits, stop) and speaks in [`Message`]s: one or more frames,
 //! plain ZeroMQ multipart on the wire, so pyzmq, CZMQ and libzmq programs are peers.
 //! Roles that send implement [`Transmit`], roles that receive implement [`Receive`].
+//!
+//! An optional [batch header](frame::Header), switched on at both ends, numbers the
+//! messages of a batch so that a [`Sink`] (and [`accounting`] in general) can tell
+//! whether every item arrived exactly once; see [`pipeline`].
 //!
 //! ## Publish/subscribe
 //!
@@ -74,6 +80,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod accounting;
 pub mod cli;
 pub mod duration;
 pub mod endpoint;
@@ -94,7 +101,7 @@ pub use endpoint::{Endpoint, Transport};
 pub use error::{Error, ErrorKind, Result};
 pub use frame::{Format, Frame, Limits, Message};
 pub use options::Options;
-pub use pipeline::{Puller, Pusher};
+pub use pipeline::{Puller, Pusher, Sink, Worker};
 pub use pubsub::{Publisher, Subscriber};
 pub use reqrep::{Replier, Requester};
 pub use role::{Receive, Transmit};

@@ -99,4 +99,18 @@ impl Monitor {
     pub(crate) fn peer_count(&self) -> usize {
         self.peers.len()
     }
+
+    /// How many ZMTP handshakes have succeeded, over the socket's lifetime.
+    pub(crate) fn handshakes(&self) -> u64 {
+        self.handshakes
+    }
+
+    /// Wait up to `timeout` for the next event to arrive (without taking it in).
+    pub(crate) fn wait(&self, timeout: std::time::Duration) -> Result<()> {
+        let ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+        match self.events.poll(zmq::POLLIN, ms) {
+            Ok(_) | Err(zmq::Error::EINTR) => Ok(()),
+            Err(e) => Err(Error::zmq("cannot wait for socket events", e)),
+        }
+    }
 }

@@ -40,6 +40,7 @@ pub(crate) struct Socket {
     monitor: Monitor,
     role: &'static str,
     endpoints: Vec<Endpoint>,
+    connect_count: usize,
     limits: Limits,
     linger: Duration,
     recv_timeout: Option<Duration>,
@@ -90,6 +91,7 @@ impl Socket {
             monitor,
             role,
             endpoints,
+            connect_count: connects.len(),
             limits: options.limits,
             linger: options.linger,
             recv_timeout: options.recv_timeout,
@@ -101,6 +103,12 @@ impl Socket {
     /// The bound endpoints, with wildcard ports resolved.
     pub(crate) fn endpoints(&self) -> &[Endpoint] {
         &self.endpoints
+    }
+
+    /// How many endpoints the socket connects to. A connecting socket has a queue
+    /// per endpoint from the start, whether or not the peer is up.
+    pub(crate) fn connect_count(&self) -> usize {
+        self.connect_count
     }
 
     /// The libzmq socket, for pattern-specific options such as subscriptions.
@@ -129,7 +137,7 @@ impl Socket {
     pub(crate) fn send(&self, msg: Message) -> Result<()> {
         self.check_stop()?;
         let last = msg.frame_count() - 1;
-        for (i, frame) in msg.into_frames().into_iter().enumerate() {
+        for (i, frame) in msg.drain_frames().enumerate() {
             let flags = if i < last { zmq::SNDMORE } else { 0 };
             self.socket
                 .send(frame.into_zmq(), flags)
@@ -155,32 +163,54 @@ impl Socket {
     /// Receive into `msg`, reusing its buffers, waiting up to `wait` (`None` = until a
     /// message or a stop). `Ok(false)` when nothing arrived in time; `msg` may then
     /// have been cleared.
+    ///
+    /// Waiting is libzmq's own blocking receive, one [`WAIT_SLICE`] at a time (the
+    /// socket's receive timeout), so a message that arrives wakes the receiver the
+    /// way it wakes a plain `zmq_recv`; only the last stretch before a deadline, when
+    /// shorter than a slice, is waited for with a poll.
     pub(crate) fn recv_into(&self, msg: &mut Message, wait: Option<Duration>) -> Result<bool> {
-        if self.try_recv_into(msg)? {
+        // A message already queued is taken without reading the clock.
+        if wait.is_some() && self.try_recv_into(msg)? {
             return Ok(true);
         }
-        let deadline = wait.map(|w| Instant::now() + w);
+        self.wait_recv_into(msg, wait)
+    }
+
+    /// [`Socket::recv_into`] without looking for a queued message first: for a reply,
+    /// which cannot be there yet when its request has just gone out (a receive that
+    /// finds nothing costs libzmq a system call).
+    pub(crate) fn wait_recv_into(&self, msg: &mut Message, wait: Option<Duration>) -> Result<bool> {
+        let deadline = wait.map(|wait| Instant::now() + wait);
+        let mut left = wait;
         loop {
             self.check_stop()?;
-            let slice = match deadline {
-                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => left.min(WAIT_SLICE),
-                    _ => return Ok(false),
-                },
-                None => WAIT_SLICE,
+            let arrived = match left {
+                Some(left) if left.is_zero() => return Ok(false),
+                Some(left) if left < WAIT_SLICE => {
+                    self.poll(zmq::POLLIN, left)? && self.try_recv_into(msg)?
+                }
+                _ => self.recv_frames(msg, 0)?,
             };
-            if self.poll(zmq::POLLIN, slice)? && self.try_recv_into(msg)? {
+            if arrived {
                 return Ok(true);
             }
+            left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
         }
     }
 
     /// Receive a message if one is waiting, without blocking.
     pub(crate) fn try_recv_into(&self, msg: &mut Message) -> Result<bool> {
+        self.recv_frames(msg, zmq::DONTWAIT)
+    }
+
+    /// Receive one multipart message into `msg`, its first frame with `first_flags`
+    /// (`DONTWAIT`, or 0 to wait up to the socket's receive timeout). `Ok(false)` if
+    /// none came (or a signal interrupted the wait).
+    fn recv_frames(&self, msg: &mut Message, first_flags: i32) -> Result<bool> {
         let mut count = 0;
         loop {
             let slot = msg.frame_slot(count).zmq_mut();
-            let flags = if count == 0 { zmq::DONTWAIT } else { 0 };
+            let flags = if count == 0 { first_flags } else { 0 };
             match self.socket.recv(slot, flags) {
                 Ok(()) => {}
                 Err(zmq::Error::EAGAIN) if count == 0 => return Ok(false),
@@ -233,6 +263,52 @@ impl Socket {
     pub(crate) fn monitor(&mut self) -> Result<&Monitor> {
         self.monitor.update()?;
         Ok(&self.monitor)
+    }
+
+    /// Peers whose handshake is done and whose connection is open: the peers a
+    /// round-robin send can reach. Handshakes are counted over the socket's lifetime
+    /// and connections as they are now, so the smaller of the two is the safe count.
+    pub(crate) fn ready_peers(&mut self) -> Result<usize> {
+        let monitor = self.monitor()?;
+        let handshakes = usize::try_from(monitor.handshakes()).unwrap_or(usize::MAX);
+        Ok(monitor.peer_count().min(handshakes))
+    }
+
+    /// Wait until `count` peers are ready (see [`Socket::ready_peers`]), up to
+    /// `timeout`; `what` names them in the timeout error. Event-driven: it wakes on
+    /// the monitor's events, never sleeps.
+    ///
+    /// libzmq queues a peer's pipe for the socket before it reports the handshake, so
+    /// once the count is reached, one look at the socket's events attaches every
+    /// pipe: the next send can reach each of those peers.
+    pub(crate) fn wait_for_peers(
+        &mut self,
+        count: usize,
+        timeout: Option<Duration>,
+        what: &str,
+    ) -> Result<usize> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            let ready = self.ready_peers()?;
+            if ready >= count {
+                self.poll(zmq::POLLOUT, Duration::ZERO)?;
+                return Ok(ready);
+            }
+            self.check_stop()?;
+            let slice = match deadline {
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => left.min(WAIT_SLICE),
+                    _ => {
+                        return Err(Error::timeout(format!(
+                            "waited {} for {count} {what}: {ready} connected",
+                            crate::duration::display(timeout.unwrap_or_default())
+                        )))
+                    }
+                },
+                None => WAIT_SLICE,
+            };
+            self.monitor.wait(slice)?;
+        }
     }
 
     /// Confirm delivery (see the module docs), then close. A timeout error says how
@@ -289,6 +365,9 @@ fn configure<'a>(
     let max = i64::try_from(options.limits.max_frame_size).unwrap_or(i64::MAX);
     socket.set_maxmsgsize(max)?;
     socket.set_sndtimeo(options.send_timeout.map_or(-1, millis))?;
+    // A blocking receive returns at least once a slice, to look at the stop; the
+    // receive deadlines of the options are kept by Socket::recv_into.
+    socket.set_rcvtimeo(millis(WAIT_SLICE))?;
     let ipv6 = endpoints.any(|e| e.transport() == Transport::Tcp && e.address().starts_with('['));
     if ipv6 {
         socket.set_ipv6(true)?;
@@ -309,4 +388,126 @@ fn resolved(socket: &zmq::Socket, requested: &Endpoint) -> Endpoint {
 /// Whether an error is one a receive loop reports and continues after.
 pub(crate) fn is_recoverable(e: &Error) -> bool {
     e.kind() == ErrorKind::Protocol
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A PUSH and a PULL socket joined over inproc.
+    fn pair() -> (Socket, Socket) {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let endpoint = format!("inproc://socket-test-{n}");
+        let context = zmq::Context::new();
+        let options = Options::new()
+            .context(context)
+            .recv_timeout(Duration::from_secs(5));
+        let pull = Socket::open(zmq::PULL, "puller", &options.clone().bind(&endpoint)).unwrap();
+        let push = Socket::open(zmq::PUSH, "pusher", &options.connect(&endpoint)).unwrap();
+        (push, pull)
+    }
+
+    #[test]
+    fn frames_arrive_as_sent_into_one_reused_message() {
+        let (push, pull) = pair();
+        let shapes: [&[&str]; 6] = [
+            &["one"],
+            &["topic", "body"],
+            &["a", "b", "c"],
+            &["solo"],
+            &["", "x", "", "y", "z"],
+            &["last", "pair"],
+        ];
+        for shape in shapes {
+            push.send(Message::from_frames(shape.iter().copied()).unwrap())
+                .unwrap();
+        }
+        let mut received = Message::new(Frame::empty());
+        for shape in shapes {
+            assert!(pull
+                .recv_into(&mut received, Some(Duration::from_secs(5)))
+                .unwrap());
+            assert_eq!(
+                received,
+                Message::from_frames(shape.iter().copied()).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn a_wait_longer_than_a_slice_gets_a_message_sent_during_it() {
+        let (push, pull) = pair();
+        let sender = std::thread::spawn(move || {
+            for text in ["first", "second"] {
+                // Not synchronisation: each receive below must return the message
+                // whenever it is sent; the pause makes its wait span several slices.
+                std::thread::sleep(WAIT_SLICE * 3);
+                push.send(Message::from_frames([text, "whole"]).unwrap())?;
+            }
+            Ok::<(), Error>(())
+        });
+        let mut received = Message::new(Frame::empty());
+        for (wait, text) in [(None, "first"), (Some(Duration::from_secs(20)), "second")] {
+            assert!(pull.recv_into(&mut received, wait).unwrap(), "{wait:?}");
+            assert_eq!(
+                received.to_vecs(),
+                [text.as_bytes().to_vec(), b"whole".to_vec()]
+            );
+        }
+        sender.join().unwrap().unwrap();
+    }
+
+    #[test]
+    fn a_deadline_shorter_than_a_slice_is_kept() {
+        let (_push, pull) = pair();
+        let mut received = Message::new(Frame::empty());
+        for wait in [
+            Duration::ZERO,
+            WAIT_SLICE / 5,
+            WAIT_SLICE * 2 + WAIT_SLICE / 2,
+        ] {
+            let started = Instant::now();
+            assert!(!pull.recv_into(&mut received, Some(wait)).unwrap());
+            let took = started.elapsed();
+            assert!(took >= wait, "{wait:?} took only {took:?}");
+            assert!(
+                took < wait + Duration::from_secs(5),
+                "{wait:?} took {took:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_stop_ends_a_wait_without_deadline() {
+        let stop = Stop::new();
+        let context = zmq::Context::new();
+        let options = Options::new()
+            .context(context)
+            .bind("inproc://socket-test-stop")
+            .stop(stop.clone());
+        let pull = Socket::open(zmq::PULL, "puller", &options).unwrap();
+        let (done, outcome) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut received = Message::new(Frame::empty());
+            let _ = done.send(pull.recv_into(&mut received, None).map_err(|e| e.kind()));
+        });
+        stop.request();
+        let outcome = outcome.recv_timeout(Duration::from_secs(10));
+        assert_eq!(outcome, Ok(Err(ErrorKind::Interrupted)));
+    }
+
+    #[test]
+    fn large_frames_handed_over_without_a_copy_arrive_whole() {
+        let (push, pull) = pair();
+        let big: Vec<u8> = (0..crate::frame::ZERO_COPY_THRESHOLD * 3)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        push.send(Message::with_topic("big", big.clone())).unwrap();
+        let mut received = Message::new(Frame::empty());
+        assert!(pull
+            .recv_into(&mut received, Some(Duration::from_secs(5)))
+            .unwrap());
+        assert_eq!(received.to_vecs(), [b"big".to_vec(), big]);
+    }
 }

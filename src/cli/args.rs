@@ -1,10 +1,12 @@
 //! The one command-line vocabulary shared by the six role binaries.
 //!
 //! Every binary flattens [`SocketArgs`] (endpoints, HWM, linger, size limit, format,
-//! verbosity); senders add [`SourceArgs`], receivers [`ReceiveArgs`].
+//! verbosity); senders add [`SourceArgs`], receivers [`ReceiveArgs`]. The pub/sub and
+//! pipeline binaries add the batch header: [`HeaderArgs`] on receivers,
+//! [`StampArgs`] (which includes it) on senders.
 
 use crate::cli::stats::{Counters, Reporter};
-use crate::frame::{Format, Limits};
+use crate::frame::{Batch, Format, Limits};
 use crate::options::Options;
 use crate::stop::Stop;
 use crate::{duration, Endpoint, Error};
@@ -111,6 +113,44 @@ pub struct ReceiveArgs {
     /// Stop when nothing arrives for DUR (exit 0 without --count).
     #[arg(short = 'W', long, value_name = "DUR", value_parser = duration_arg)]
     pub timeout: Option<Duration>,
+}
+
+/// Batch header mode, explicit at both ends (never guessed from the payload).
+#[derive(Args, Debug, Clone)]
+pub struct HeaderArgs {
+    /// Batch header mode, needed at both ends. Senders add a header frame to every
+    /// message (batch id, sequence number, batch size if known, send time) and end
+    /// with an end-of-stream message; receivers strip it, and drop and report
+    /// messages without a valid one.
+    #[arg(long)]
+    pub header: bool,
+}
+
+/// How a sender numbers its messages in batch header mode.
+#[derive(Args, Debug, Clone)]
+pub struct StampArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub header: HeaderArgs,
+    /// With --header: the batch id to stamp (default: a random one per run).
+    #[arg(long, value_name = "N", requires = "header")]
+    pub batch_id: Option<u64>,
+}
+
+impl StampArgs {
+    /// The batch to stamp messages with, if --header is on. Its size is known in
+    /// advance only for --data (sent --count times); input read from a file or
+    /// stdin ends with the end-of-stream message instead.
+    pub fn batch(&self, source: &SourceArgs) -> Option<Batch> {
+        if !self.header.header {
+            return None;
+        }
+        let size = source.data.as_ref().map(|_| source.count.unwrap_or(1));
+        Some(match self.batch_id {
+            Some(id) => Batch::new(id, size),
+            None => Batch::random(size),
+        })
+    }
 }
 
 /// Parse a duration argument (`250ms`, `2s`).

@@ -4,7 +4,8 @@
 //!
 //! Stdin is read by a helper thread in large chunks, so a Ctrl-C is noticed while the
 //! terminal is silent (a blocked `read` would otherwise be restarted after the
-//! signal), and reading overlaps with sending.
+//! signal), and reading overlaps with sending. Stdin redirected from a regular file
+//! never blocks, and is read directly.
 
 use crate::cli::args::SourceArgs;
 use crate::error::{Error, Result};
@@ -12,6 +13,7 @@ use crate::frame::{Format, Message};
 use crate::stop::Stop;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::Duration;
@@ -56,7 +58,12 @@ impl MessageSource {
                     path.display().to_string(),
                 )
             }
-            _ => Origin::records(stdin_reader(stop.clone()), "stdin".to_string()),
+            _ => match stdin_file() {
+                Some(file) => {
+                    Origin::records(BufReader::with_capacity(CHUNK, file), "stdin".into())
+                }
+                None => Origin::records(stdin_reader(stop.clone()), "stdin".to_string()),
+            },
         };
         let limit = match origin {
             Origin::Repeat(_) => Some(args.count.unwrap_or(1)),
@@ -123,23 +130,20 @@ impl Origin {
             return Ok(None);
         };
         loop {
-            buf.clear();
-            let n = reader
-                .read_until(b'\n', buf)
-                .map_err(|e| read_error(name, e))?;
-            if n == 0 {
+            let decoded = with_next_line(reader.as_mut(), buf, |record| {
+                (!record.is_empty()).then(|| format.decode(record))
+            })
+            .map_err(|e| read_error(name, e))?;
+            let Some(decoded) = decoded else {
                 *done = true;
                 return Ok(None);
-            }
+            };
             *line += 1;
-            let record = trim_line_end(buf);
-            if record.is_empty() {
-                continue;
+            if let Some(decoded) = decoded {
+                return decoded
+                    .map(Some)
+                    .map_err(|e| e.context(format_args!("{name} line {line}")));
             }
-            return format
-                .decode(record)
-                .map(Some)
-                .map_err(|e| e.context(format_args!("{name} line {line}")));
         }
     }
 
@@ -165,6 +169,34 @@ impl Origin {
     }
 }
 
+/// Call `decode` with the next line of `reader`, line end removed; `Ok(None)` at the
+/// end of the input. A line that lies whole in the reader's buffer is decoded where
+/// it lies; only a line cut by the buffer's end is gathered in `spill` first. This
+/// runs once per input line, so the common case copies nothing.
+fn with_next_line<T>(
+    reader: &mut dyn BufRead,
+    spill: &mut Vec<u8>,
+    decode: impl FnOnce(&[u8]) -> T,
+) -> io::Result<Option<T>> {
+    match reader.fill_buf() {
+        Ok(available) => {
+            if let Some(end) = memchr::memchr(b'\n', available) {
+                let value = decode(trim_line_end(&available[..end]));
+                reader.consume(end + 1);
+                return Ok(Some(value));
+            }
+        }
+        // read_until below retries an interrupted read.
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+        Err(e) => return Err(e),
+    }
+    spill.clear();
+    if reader.read_until(b'\n', spill)? == 0 {
+        return Ok(None);
+    }
+    Ok(Some(decode(trim_line_end(spill))))
+}
+
 fn trim_line_end(buf: &[u8]) -> &[u8] {
     let buf = buf.strip_suffix(b"\n").unwrap_or(buf);
     buf.strip_suffix(b"\r").unwrap_or(buf)
@@ -178,6 +210,14 @@ fn read_error(name: &str, e: io::Error) -> Error {
 }
 
 const STOPPED: &str = "stopped while waiting for input";
+
+/// Stdin, when it is a regular file (`zpush < lines`): read directly, since a read
+/// from a file never waits for a typist and a stop is seen between lines. This
+/// spares the reader thread and its hand-over of every chunk.
+fn stdin_file() -> Option<File> {
+    let file = File::from(io::stdin().as_fd().try_clone_to_owned().ok()?);
+    file.metadata().ok()?.is_file().then_some(file)
+}
 
 /// Stdin through a reader thread: chunks arrive over a bounded channel, and a wait
 /// for the next chunk gives up when the stop is requested.
@@ -279,6 +319,42 @@ mod tests {
                 vec![b"siamese".to_vec()]
             ]
         );
+    }
+
+    /// Messages from `input` read through a buffer of `capacity` bytes.
+    fn through_buffer(input: &'static [u8], capacity: usize) -> Result<Vec<Vec<Vec<u8>>>> {
+        let reader = BufReader::with_capacity(capacity, io::Cursor::new(input));
+        all(MessageSource::from_reader(reader, "test", Format::Text))
+    }
+
+    #[test]
+    fn lines_cut_by_the_buffer_end_decode_as_whole_lines() {
+        let input: &[u8] = b"persian\tfedora\r\n\nsiamese\tbowler\nmaine coon\n\nlast";
+        let whole = through_buffer(input, 64 * 1024).unwrap();
+        assert_eq!(whole.len(), 4);
+        assert_eq!(whole[3], vec![b"last".to_vec()]);
+        // Every buffer size cuts the lines somewhere else; the messages never change.
+        for capacity in 1..input.len() + 2 {
+            assert_eq!(
+                through_buffer(input, capacity).unwrap(),
+                whole,
+                "{capacity}"
+            );
+        }
+    }
+
+    #[test]
+    fn line_numbers_count_across_buffer_ends() {
+        let input: &[u8] = b"00\n\n0a0b\nzz\n";
+        for capacity in 1..input.len() + 2 {
+            let source = MessageSource::from_reader(
+                BufReader::with_capacity(capacity, io::Cursor::new(input)),
+                "test",
+                Format::Hex,
+            );
+            let err = all(source).unwrap_err().to_string();
+            assert!(err.starts_with("test line 4:"), "{capacity}: {err}");
+        }
     }
 
     #[test]

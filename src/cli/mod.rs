@@ -3,14 +3,17 @@
 //! role binary. The binaries in `src/bin` only hand their runner to [`main`].
 //!
 //! Exit codes: 0 success (and a closed stdout, as in `zsub | head -1`), 1 runtime
-//! error, 2 usage error or timeout, 130 interrupted by SIGINT or SIGTERM.
+//! error, 2 usage error or timeout, 3 a batch incomplete or inconsistent (`zpull
+//! --sink`), 130 interrupted by SIGINT or SIGTERM.
 
 pub mod args;
 mod exec;
 mod input;
 mod output;
 mod run;
+pub mod sink;
 pub mod stats;
+pub mod worker;
 pub mod zlab;
 pub mod zpub;
 pub mod zpull;

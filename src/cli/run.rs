@@ -1,12 +1,13 @@
 //! The loops the role binaries share: sending from a [`MessageSource`] at a pace, and
-//! receiving into a [`MessageWriter`] until a count or an idle timeout.
+//! receiving into a [`MessageWriter`] until a count or an idle timeout, with or
+//! without the batch header.
 
 use crate::cli::args::{ReceiveArgs, SourceArgs};
 use crate::cli::stats::Counters;
 use crate::cli::{MessageSource, MessageWriter};
 use crate::duration;
 use crate::error::{Error, ErrorKind, Result};
-use crate::frame::{Frame, Message};
+use crate::frame::{Batch, Frame, Message};
 use crate::role::Receive;
 use crate::socket::is_recoverable;
 use crate::stop::Stop;
@@ -40,6 +41,14 @@ pub(crate) fn send_all(
     Ok(sent)
 }
 
+/// `msg` with the next header of `batch` appended, if header mode is on.
+pub(crate) fn stamped(batch: &mut Option<Batch>, msg: Message) -> Message {
+    match batch {
+        Some(batch) => batch.stamp(msg),
+        None => msg,
+    }
+}
+
 fn pause(stop: &Stop, d: Duration) -> Result<()> {
     if stop.sleep(d) {
         Ok(())
@@ -52,18 +61,35 @@ fn pause(stop: &Stop, d: Duration) -> Result<()> {
 /// `--timeout`. Output is flushed whenever no further message is waiting, and on
 /// every way out, an interruption included. A message that breaks a limit is
 /// reported on stderr and skipped.
+///
+/// With `header` (batch header mode), each message's header is stripped: items are
+/// written and counted, end-of-stream messages are not, and a message without a
+/// valid header is reported, counted as malformed and skipped.
 pub(crate) fn receive_all<W: Write>(
     name: &str,
     receiver: &mut impl Receive,
     writer: &mut MessageWriter<W>,
     limits: &ReceiveArgs,
+    header: bool,
     counters: &Counters,
 ) -> Result<u64> {
-    let outcome = receive_until_done(name, receiver, writer, limits, counters);
+    let receiving = Receiving {
+        name,
+        header,
+        counters,
+    };
+    let outcome = receive_until_done(&receiving, receiver, writer, limits);
     let flushed = writer.flush();
     let received = outcome?;
     flushed?;
     Ok(received)
+}
+
+/// Who is receiving, and how.
+struct Receiving<'a> {
+    name: &'a str,
+    header: bool,
+    counters: &'a Counters,
 }
 
 /// What one wait for a message brought.
@@ -74,25 +100,24 @@ enum Arrival {
 }
 
 fn receive_until_done<W: Write>(
-    name: &str,
+    receiving: &Receiving,
     receiver: &mut impl Receive,
     writer: &mut MessageWriter<W>,
     limits: &ReceiveArgs,
-    counters: &Counters,
 ) -> Result<u64> {
     let mut msg = Message::new(Frame::empty());
     let mut received = 0;
     while limits.count.is_none_or(|count| received < count) {
-        let mut arrival = wait(name, receiver, &mut msg, Some(Duration::ZERO))?;
+        let mut arrival = wait(receiving, receiver, &mut msg, Some(Duration::ZERO))?;
         if let Arrival::Idle = arrival {
             writer.flush()?;
-            arrival = wait(name, receiver, &mut msg, limits.timeout)?;
+            arrival = wait(receiving, receiver, &mut msg, limits.timeout)?;
         }
         match arrival {
             Arrival::Message => {
                 writer.write(&msg)?;
                 received += 1;
-                counters.set_received(received);
+                receiving.counters.set_received(received);
             }
             Arrival::Skipped => {}
             Arrival::Idle => return idle_end(limits, received),
@@ -101,16 +126,26 @@ fn receive_until_done<W: Write>(
     Ok(received)
 }
 
-/// Wait up to `timeout` for a message; a message over a limit is reported and
-/// skipped.
+/// Wait up to `timeout` for a message; a message over a limit, or without a valid
+/// header in header mode, is reported and skipped, and so is an end of stream.
 fn wait(
-    name: &str,
+    receiving: &Receiving,
     receiver: &mut impl Receive,
     msg: &mut Message,
     timeout: Option<Duration>,
 ) -> Result<Arrival> {
+    let name = receiving.name;
     match receiver.recv_into(msg, timeout) {
-        Ok(true) => Ok(Arrival::Message),
+        Ok(true) if !receiving.header => Ok(Arrival::Message),
+        Ok(true) => match msg.pop_header() {
+            Ok(header) if header.end => Ok(Arrival::Skipped),
+            Ok(_) => Ok(Arrival::Message),
+            Err(e) => {
+                receiving.counters.add_malformed();
+                eprintln!("{name}: warning: dropped a message: {e}");
+                Ok(Arrival::Skipped)
+            }
+        },
         Ok(false) => Ok(Arrival::Idle),
         Err(e) if is_recoverable(&e) => {
             eprintln!("{name}: warning: {e}");

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 pub struct Counters {
     sent: AtomicU64,
     received: AtomicU64,
+    malformed: AtomicU64,
 }
 
 impl Counters {
@@ -27,6 +28,26 @@ impl Counters {
         self.received.store(total, Ordering::Relaxed);
     }
 
+    /// Count `n` more sent, for loops that share the counters between threads.
+    pub fn add_sent(&self, n: u64) {
+        self.sent.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Count `n` more received, for loops that share the counters between threads.
+    pub fn add_received(&self, n: u64) {
+        self.received.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Count one more message dropped for lack of a valid batch header.
+    pub fn add_malformed(&self) {
+        self.malformed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Messages dropped for lack of a valid batch header so far.
+    pub fn malformed(&self) -> u64 {
+        self.malformed.load(Ordering::Relaxed)
+    }
+
     /// Messages sent so far.
     pub fn sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
@@ -37,10 +58,15 @@ impl Counters {
         self.received.load(Ordering::Relaxed)
     }
 
-    /// The stats as one JSON object.
+    /// The stats as one JSON object; `malformed` appears once a message was dropped
+    /// for lack of a valid batch header.
     pub fn to_json(&self, elapsed: Duration, last: bool) -> String {
+        let malformed = match self.malformed() {
+            0 => String::new(),
+            n => format!(",\"malformed\":{n}"),
+        };
         format!(
-            "{{\"elapsed_ms\":{},\"sent\":{},\"received\":{}{}}}",
+            "{{\"elapsed_ms\":{},\"sent\":{},\"received\":{}{malformed}{}}}",
             elapsed.as_millis(),
             self.sent(),
             self.received(),
@@ -109,10 +135,14 @@ impl Reporter {
     pub fn summary(&self) -> String {
         let (sent, received) = (self.counters.sent(), self.counters.received());
         let plural = |n: u64| if n == 1 { "message" } else { "messages" };
-        match (sent, received) {
+        let summary = match (sent, received) {
             (0, r) => format!("received {r} {}", plural(r)),
             (s, 0) => format!("sent {s} {}", plural(s)),
             (s, r) => format!("sent {s}, received {r} {}", plural(r)),
+        };
+        match self.counters.malformed() {
+            0 => summary,
+            n => format!("{summary}; dropped {n} without a valid batch header"),
         }
     }
 
@@ -154,6 +184,9 @@ mod tests {
         );
         let v: serde_json::Value = serde_json::from_str(&c.to_json(Duration::ZERO, false)).unwrap();
         assert_eq!(v["received"], 5);
+        c.add_malformed();
+        let v: serde_json::Value = serde_json::from_str(&c.to_json(Duration::ZERO, false)).unwrap();
+        assert_eq!(v["malformed"], 1);
     }
 
     #[test]
@@ -164,5 +197,10 @@ mod tests {
         assert_eq!(r.summary(), "sent 1 message");
         c.set_received(4);
         assert_eq!(r.summary(), "sent 1, received 4 messages");
+        c.add_malformed();
+        assert_eq!(
+            r.summary(),
+            "sent 1, received 4 messages; dropped 1 without a valid batch header"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! `zpub`: publish messages from stdin, a file or `--data`.
 
-use crate::cli::args::{duration_arg, report_bound, SocketArgs, SourceArgs};
-use crate::cli::run::send_all;
+use crate::cli::args::{duration_arg, report_bound, SocketArgs, SourceArgs, StampArgs};
+use crate::cli::run::{send_all, stamped};
 use crate::cli::MessageSource;
 use crate::error::Result;
 use crate::frame::Frame;
@@ -24,6 +24,9 @@ pub struct Args {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub stamp: StampArgs,
     /// Prepend topic frame T to every message.
     #[arg(short, long, value_name = "T")]
     pub topic: Option<String>,
@@ -53,13 +56,18 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
         publisher.wait_for_subscribers(args.subscribers, args.wait_timeout)?;
     }
     let topic = args.topic.as_deref().map(Frame::from);
+    let mut batch = args.stamp.batch(&args.source);
     let (counters, _report) = args.socket.reporter("zpub");
     send_all(&mut source, &args.source, stop, &counters, |mut msg| {
         if let Some(topic) = &topic {
             msg.push_front(topic.clone());
         }
-        publisher.send(msg)
+        publisher.send(stamped(&mut batch, msg))
     })?;
+    if let Some(batch) = &batch {
+        // Subscribers filter on frame 0: the end carries the topic, if there is one.
+        publisher.send(batch.end_with(topic.unwrap_or_else(Frame::empty)))?;
+    }
     publisher.close()?;
     Ok(())
 }

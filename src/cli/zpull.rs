@@ -1,7 +1,10 @@
-//! `zpull`: print the messages handed to this puller.
+//! `zpull`: print the messages handed to this puller; or, as a pipeline stage, pass
+//! them on (`--push`); or, as a sink, account for a batch (`--sink`).
 
-use crate::cli::args::{report_bound, ReceiveArgs, SocketArgs};
+use crate::cli::args::{report_bound, HeaderArgs, ReceiveArgs, SocketArgs};
 use crate::cli::run::receive_all;
+use crate::cli::sink::{self, SinkArgs};
+use crate::cli::worker::{self, StageArgs};
 use crate::cli::MessageWriter;
 use crate::error::Result;
 use crate::pipeline::Puller;
@@ -10,7 +13,11 @@ use clap::Parser;
 
 /// Receive messages from pushers and print each (the PULL side of a pipeline).
 ///
-/// Prints one message per line, frames separated by TAB (see --format).
+/// Prints one message per line, frames separated by TAB (see --format). With --push,
+/// works as a pipeline stage: each message (transformed by --exec) is pushed on. With
+/// --sink, accounts for a batch stamped by `zpush --header`: exits 0 once every item
+/// arrived exactly once, 3 with a report of what is missing if --timeout or
+/// --deadline passes first.
 #[derive(Parser, Debug)]
 #[command(name = "zpull", version)]
 pub struct Args {
@@ -20,14 +27,36 @@ pub struct Args {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub receive: ReceiveArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub header: HeaderArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub stage: StageArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub sink: SinkArgs,
 }
 
 /// Run `zpull`.
 pub fn run(args: Args, stop: &Stop) -> Result<()> {
+    if args.sink.sink {
+        return sink::run(&args.socket, &args.receive, &args.sink, stop);
+    }
+    if !args.stage.push.is_empty() {
+        return worker::run(&args.socket, &args.receive, &args.header, &args.stage, stop);
+    }
     let mut writer = MessageWriter::stdout(args.socket.format)?;
     let mut puller = Puller::open(args.socket.options(stop))?;
     report_bound("zpull", &args.socket, puller.endpoints());
     let (counters, _report) = args.socket.reporter("zpull");
-    receive_all("zpull", &mut puller, &mut writer, &args.receive, &counters)?;
+    receive_all(
+        "zpull",
+        &mut puller,
+        &mut writer,
+        &args.receive,
+        args.header.header,
+        &counters,
+    )?;
     Ok(())
 }

@@ -1,19 +1,21 @@
 //! `zpush`: hand out messages to pullers.
 
-use crate::cli::args::{report_bound, SocketArgs, SourceArgs};
-use crate::cli::run::send_all;
+use crate::cli::args::{duration_arg, report_bound, SocketArgs, SourceArgs, StampArgs};
+use crate::cli::run::{send_all, stamped};
 use crate::cli::MessageSource;
 use crate::error::Result;
 use crate::pipeline::Pusher;
 use crate::role::Transmit;
 use crate::stop::Stop;
 use clap::Parser;
+use std::time::Duration;
 
 /// Distribute messages to pullers, each to exactly one (the PUSH side of a pipeline).
 ///
 /// Reads one message per line from stdin (frames separated by TAB), or sends --data.
 /// Blocks while no puller is connected; at the end, waits (up to --linger) until the
-/// pullers have read everything.
+/// pullers have read everything. With --header, numbers every message and ends the
+/// batch with an end-of-stream message to each puller.
 #[derive(Parser, Debug)]
 #[command(name = "zpush", version)]
 pub struct Args {
@@ -23,6 +25,16 @@ pub struct Args {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub stamp: StampArgs,
+    /// Before the first send, wait until N pullers have connected, so that workers
+    /// connecting to a bound zpush share the batch from its first message.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub pullers: usize,
+    /// Give up (exit 2) if the --pullers have not connected within DUR.
+    #[arg(long, value_name = "DUR", value_parser = duration_arg, requires = "pullers")]
+    pub wait_timeout: Option<Duration>,
 }
 
 /// Run `zpush`.
@@ -30,10 +42,17 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     let mut source = MessageSource::open(&args.source, args.socket.format, stop)?;
     let mut pusher = Pusher::open(args.socket.options(stop))?;
     report_bound("zpush", &args.socket, pusher.endpoints());
+    if args.pullers > 0 {
+        pusher.wait_for_pullers(args.pullers, args.wait_timeout)?;
+    }
+    let mut batch = args.stamp.batch(&args.source);
     let (counters, _report) = args.socket.reporter("zpush");
     send_all(&mut source, &args.source, stop, &counters, |msg| {
-        pusher.send(msg)
+        pusher.send(stamped(&mut batch, msg))
     })?;
+    if let Some(batch) = &batch {
+        pusher.send_to_each(batch.end())?;
+    }
     pusher.close()?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! `zsub`: print the messages of subscribed topics.
 
-use crate::cli::args::{report_bound, ReceiveArgs, SocketArgs};
+use crate::cli::args::{report_bound, HeaderArgs, ReceiveArgs, SocketArgs};
 use crate::cli::run::receive_all;
 use crate::cli::MessageWriter;
 use crate::error::Result;
@@ -23,6 +23,9 @@ pub struct Args {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub receive: ReceiveArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub header: HeaderArgs,
 }
 
 /// Run `zsub`.
@@ -42,6 +45,7 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
         &mut subscriber,
         &mut writer,
         &args.receive,
+        args.header.header,
         &counters,
     )?;
     Ok(())

@@ -120,13 +120,21 @@ fn join(msg: &Message, out: &mut Vec<u8>, mut frame_into: impl FnMut(&[u8], &mut
     out.push(b'\n');
 }
 
+/// One frame per TAB-separated field of `record`, built straight into the message:
+/// this runs once per input line, so it collects nothing on the way.
 fn split(record: &[u8], mut frame_of: impl FnMut(&[u8]) -> Result<Frame>) -> Result<Message> {
-    Message::from_frames(
-        record
-            .split(|&b| b == b'\t')
-            .map(&mut frame_of)
-            .collect::<Result<Vec<Frame>>>()?,
-    )
+    let mut tabs = memchr::memchr_iter(b'\t', record);
+    let Some(first_tab) = tabs.next() else {
+        return Ok(Message::new(frame_of(record)?));
+    };
+    let mut msg = Message::new(frame_of(&record[..first_tab])?);
+    let mut start = first_tab + 1;
+    for tab in tabs {
+        msg.push(frame_of(&record[start..tab])?);
+        start = tab + 1;
+    }
+    msg.push(frame_of(&record[start..])?);
+    Ok(msg)
 }
 
 fn escape_into(bytes: &[u8], out: &mut Vec<u8>) {
@@ -293,6 +301,27 @@ mod tests {
         assert_eq!(m, msg(&[b"persian", b"fedora"]));
         assert_eq!(encoded(Format::Text, &m), b"persian\tfedora\n");
         assert_eq!(Format::Text.decode(b"a\t\tb").unwrap().frame_count(), 3);
+    }
+
+    #[test]
+    fn every_tab_separates_two_frames_even_at_the_ends() {
+        let records: [&[u8]; 7] = [
+            b"",
+            b"\t",
+            b"a",
+            b"\ta",
+            b"a\t",
+            b"\t\ta\t\tb\t",
+            b"x\ty\tz",
+        ];
+        for record in records {
+            let expected: Vec<Vec<u8>> =
+                record.split(|&b| b == b'\t').map(<[u8]>::to_vec).collect();
+            for format in [Format::Text, Format::Escaped] {
+                let got = format.decode(record).unwrap().to_vecs();
+                assert_eq!(got, expected, "{format} {:?}", record.escape_ascii());
+            }
+        }
     }
 
     #[test]

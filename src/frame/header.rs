@@ -169,6 +169,74 @@ pub fn now_micros() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
+/// The sending side of a batch: stamps each message with the batch id and the next
+/// sequence number, and makes the end-of-stream message that closes the batch.
+///
+/// ```
+/// use zpattern::frame::Batch;
+/// use zpattern::Message;
+///
+/// let mut batch = Batch::new(7, None); // size unknown in advance
+/// let mut first = batch.stamp(Message::new("image 0"));
+/// assert_eq!(first.pop_header().unwrap().seq, 0);
+/// let _second = batch.stamp(Message::new("image 1"));
+///
+/// let mut end = batch.end();
+/// let header = end.pop_header().unwrap();
+/// assert!(header.end);
+/// assert_eq!(header.seq, 2); // the batch held two items
+/// assert_eq!(end, Message::new(""));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Batch {
+    id: u64,
+    size: Option<u64>,
+    next: u64,
+}
+
+impl Batch {
+    /// A batch with id `id`, of `size` items if known in advance.
+    pub fn new(id: u64, size: Option<u64>) -> Batch {
+        Batch { id, size, next: 0 }
+    }
+
+    /// A batch with a random id, so that separate runs never share one.
+    pub fn random(size: Option<u64>) -> Batch {
+        Batch::new(rand::random(), size)
+    }
+
+    /// The batch id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// How many items have been stamped so far.
+    pub fn stamped(&self) -> u64 {
+        self.next
+    }
+
+    /// Append the header of the next item to `msg`.
+    pub fn stamp(&mut self, mut msg: Message) -> Message {
+        msg.push_header(&Header::item(self.id, self.next, self.size));
+        self.next += 1;
+        msg
+    }
+
+    /// The end-of-stream message: one empty frame, then a header that says how many
+    /// items the batch held.
+    pub fn end(&self) -> Message {
+        self.end_with(Frame::empty())
+    }
+
+    /// The end-of-stream message with `first` as its payload frame, for example the
+    /// topic a subscriber has subscribed to.
+    pub fn end_with(&self, first: impl Into<Frame>) -> Message {
+        let mut msg = Message::new(first);
+        msg.push_header(&Header::end_of_stream(self.id, self.next));
+        msg
+    }
+}
+
 impl Message {
     /// Append `header` as the last frame.
     pub fn push_header(&mut self, header: &Header) {

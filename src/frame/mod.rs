@@ -24,9 +24,10 @@ mod header;
 mod hex;
 
 pub use format::Format;
-pub use header::{now_micros, Header, HeaderError, HEADER_LEN, HEADER_VERSION};
+pub use header::{now_micros, Batch, Header, HeaderError, HEADER_LEN, HEADER_VERSION};
 
 use crate::error::{Error, Result};
+use smallvec::SmallVec;
 use std::fmt;
 use std::ops::Deref;
 
@@ -144,21 +145,28 @@ impl From<Vec<u8>> for Frame {
     }
 }
 
+/// Frames a [`Message`] holds without a heap allocation of its own: a payload, or a
+/// topic and a body, cost one allocation less per message sent.
+const INLINE_FRAMES: usize = 2;
+
+/// The frame list of a [`Message`].
+type Frames = SmallVec<[Frame; INLINE_FRAMES]>;
+
 /// A ZeroMQ message: one or more frames. It is never empty.
 ///
 /// For pub/sub, frame 0 is the topic that subscriptions match by prefix.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Message {
     /// Invariant: at least one frame.
-    frames: Vec<Frame>,
+    frames: Frames,
 }
 
 impl Message {
     /// A message of one frame.
     pub fn new(frame: impl Into<Frame>) -> Message {
-        Message {
-            frames: vec![frame.into()],
-        }
+        let mut frames = Frames::new();
+        frames.push(frame.into());
+        Message { frames }
     }
 
     /// A message from a list of frames; an empty list is a usage error, since ZeroMQ
@@ -175,7 +183,7 @@ impl Message {
         I: IntoIterator<Item = F>,
         F: Into<Frame>,
     {
-        let frames: Vec<Frame> = frames.into_iter().map(Into::into).collect();
+        let frames: Frames = frames.into_iter().map(Into::into).collect();
         if frames.is_empty() {
             return Err(Error::usage("a message needs at least one frame"));
         }
@@ -184,9 +192,10 @@ impl Message {
 
     /// A pub/sub message: `topic` as frame 0, then `body`.
     pub fn with_topic(topic: impl Into<Frame>, body: impl Into<Frame>) -> Message {
-        Message {
-            frames: vec![topic.into(), body.into()],
-        }
+        let mut frames = Frames::new();
+        frames.push(topic.into());
+        frames.push(body.into());
+        Message { frames }
     }
 
     /// Frame 0: the topic for pub/sub.
@@ -235,7 +244,12 @@ impl Message {
 
     /// The frames, consuming the message.
     pub fn into_frames(self) -> Vec<Frame> {
-        self.frames
+        self.frames.into_vec()
+    }
+
+    /// The frames one by one, consuming the message without collecting them.
+    pub(crate) fn drain_frames(self) -> impl ExactSizeIterator<Item = Frame> {
+        self.frames.into_iter()
     }
 
     /// Each frame copied into a `Vec<u8>`.
@@ -374,6 +388,56 @@ mod tests {
         let mut m = Message::new(&b"fedora"[..]);
         m.push_front("persian");
         assert_eq!(m.to_vecs(), vec![b"persian".to_vec(), b"fedora".to_vec()]);
+    }
+
+    /// Messages of `count` frames named `frame 0`, `frame 1`...
+    fn numbered(count: usize) -> (Message, Vec<Vec<u8>>) {
+        let parts: Vec<String> = (0..count).map(|i| format!("frame {i}")).collect();
+        let mut msg = Message::new(parts[0].as_str());
+        for part in &parts[1..] {
+            msg.push(part.as_str());
+        }
+        (msg, parts.into_iter().map(String::into_bytes).collect())
+    }
+
+    #[test]
+    fn frames_keep_their_order_held_inline_or_not() {
+        for count in 1..=INLINE_FRAMES + 3 {
+            let (msg, expected) = numbered(count);
+            assert_eq!(msg.to_vecs(), expected);
+            assert_eq!(
+                Message::from_frames(expected.iter().map(|f| &f[..])).unwrap(),
+                msg
+            );
+            let vecs: Vec<Vec<u8>> = msg
+                .clone()
+                .into_frames()
+                .iter()
+                .map(|f| f.to_vec())
+                .collect();
+            assert_eq!(vecs, expected);
+            let drained = msg.drain_frames();
+            assert_eq!(drained.len(), count);
+            assert_eq!(drained.map(|f| f.to_vec()).collect::<Vec<_>>(), expected);
+        }
+    }
+
+    #[test]
+    fn front_and_slot_edits_cross_the_inline_limit() {
+        let (mut msg, mut expected) = numbered(INLINE_FRAMES);
+        msg.push_front("topic");
+        expected.insert(0, b"topic".to_vec());
+        assert_eq!(msg.to_vecs(), expected);
+        assert_eq!(msg.pop_front().map(|f| f.to_vec()), Some(b"topic".to_vec()));
+        expected.remove(0);
+        assert_eq!(msg.to_vecs(), expected);
+        // Receive slots grow one at a time and truncate back.
+        let slot = INLINE_FRAMES + 1;
+        msg.frame_slot(INLINE_FRAMES);
+        msg.frame_slot(slot);
+        assert_eq!(msg.frame_count(), slot + 1);
+        msg.truncate_frames(1);
+        assert_eq!(msg.to_vecs(), [b"frame 0".to_vec()]);
     }
 
     #[test]

@@ -76,6 +76,8 @@ pub struct NodeReport {
     pub shown: Vec<String>,
     /// What it printed on stderr, other than bound and stats lines (the last lines).
     pub stderr_tail: Vec<String>,
+    /// Those stderr lines (the first ones), for nodes marked `show_stderr = true`.
+    pub shown_stderr: Vec<String>,
     /// Counts over time (from `--stats`).
     pub samples: Vec<Sample>,
 }
@@ -156,6 +158,12 @@ impl Report {
             let _ = writeln!(out, "{} printed ({} lines):", node.name, node.stdout_lines);
             for line in &node.shown {
                 let _ = writeln!(out, "    {}", line.replace('\t', " | "));
+            }
+        }
+        for node in self.nodes.iter().filter(|n| !n.shown_stderr.is_empty()) {
+            let _ = writeln!(out, "{} said:", node.name);
+            for line in &node.shown_stderr {
+                let _ = writeln!(out, "    {line}");
             }
         }
         for check in self.failures() {
@@ -252,6 +260,15 @@ fn node_report(plan: &Plan, i: usize, live: &Live) -> NodeReport {
             Vec::new()
         },
         stderr_tail: tail,
+        shown_stderr: if node.show_stderr {
+            errors
+                .iter()
+                .take(SHOWN_LINES)
+                .map(|l| l.to_string())
+                .collect()
+        } else {
+            Vec::new()
+        },
         samples: live.samples.clone(),
     }
 }

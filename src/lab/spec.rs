@@ -122,6 +122,10 @@ pub struct Node {
     /// Print the node's stdout in the report (the first lines).
     #[serde(default)]
     pub show: bool,
+    /// Print what the node said on stderr in the report (a sink's verdict, a
+    /// summary), other than its bound and stats lines.
+    #[serde(default)]
+    pub show_stderr: bool,
     /// What must hold at the end.
     #[serde(default)]
     pub expect: Expect,
@@ -383,6 +387,7 @@ impl Node {
             background: false,
             stats: true,
             show: false,
+            show_stderr: false,
             expect: Expect::default(),
         }
     }

@@ -1,11 +1,14 @@
 //! Pipeline (fan-out work distribution): a [`Pusher`] hands each message to exactly
 //! one of its connected [`Puller`]s, round-robin; a puller takes messages from all of
-//! its pushers fairly.
+//! its pushers fairly. A [`Worker`] is a stage in between, a [`Sink`] the end that
+//! accounts for every item.
 //!
 //! | role       | socket | peer | direction | binary |
 //! |------------|--------|------|-----------|--------|
 //! | [`Pusher`] | PUSH   | PULL | send only | `zpush` |
 //! | [`Puller`] | PULL   | PUSH | receive only | `zpull` |
+//! | [`Worker`] | PULL, then PUSH | PUSH, then PULL | receive, process, send on | `zpull --push` |
+//! | [`Sink`]   | PULL   | PUSH | receive only, batch headers | `zpull --sink` |
 //!
 //! A pusher with no puller connected, or with every puller at its high-water mark,
 //! blocks (up to the send timeout) rather than dropping: pipelines do not lose work in
@@ -28,9 +31,64 @@
 //! assert_eq!(dried[3].topic(), b"dessert");
 //! # Ok::<(), zpattern::Error>(())
 //! ```
+//!
+//! # Is all the work done, and did anything get lost?
+//!
+//! Plain PUSH/PULL cannot say: a puller does not know how many items to expect, and
+//! an item lost with a crashed worker leaves no trace. A work queue answers with
+//! batch accounting, switched on at both ends:
+//!
+//! * The source stamps every item with a [batch header](crate::frame::Header) (a
+//!   [`Batch`](crate::frame::Batch) does the numbering): batch id, sequence number
+//!   from 0, the batch size when known in advance, the send time. After the last
+//!   item it sends an end-of-stream message whose sequence number is the number of
+//!   items, so a batch of unknown length (stdin) can end too.
+//! * Workers keep each item's header untouched through every stage: the work
+//!   function sees the payload, the result leaves with the header it came with. A
+//!   message without a valid header is dropped and reported, never guessed at.
+//! * The [`Sink`] feeds each header to a [`Ledger`](crate::accounting::Ledger) and
+//!   knows, per batch, which sequence numbers arrived, which twice, and how many
+//!   there should be. It stops as soon as every item is in, or at its deadline with a
+//!   report of what is missing (`missing 126: 17, 40-59, ...`). Because every stage
+//!   keeps the source's header, the sink accounts for source items end to end, and a
+//!   worker killed mid-batch shows up as exactly the items it held.
+//!
+//! ## End of stream through fan-out
+//!
+//! PUSH round-robins, so one end-of-stream message would reach one worker of a
+//! stage, and if that worker died with it, the sink would never learn the batch
+//! size. So the end travels as widely as items do:
+//!
+//! 1. The source sends the end-of-stream message once per connected puller
+//!    ([`Pusher::send_to_each`]): consecutive messages go to distinct pullers, so
+//!    each worker of the first stage gets one.
+//! 2. A worker passes the **first** end of each batch on the same way, once per
+//!    puller of the next stage, and drops later copies of it. Every worker of every
+//!    stage thus learns that the batch is over, and a single lost worker cannot take
+//!    the end with it.
+//! 3. The sink learns the size from the first end it gets and counts the copies.
+//!    The end can overtake items still in flight on other workers, so the sink keeps
+//!    waiting (up to its deadline) until every item is in.
+//!
+//! Workers do not otherwise need to know that a batch is over: they keep no
+//! per-batch state, and whoever needs the verdict asks the sink. They end when idle
+//! (the input's receive timeout) or when stopped; the sink's report is what tells
+//! a caller, like `JoinableQueue.join`, that every item was processed.
+//!
+//! ## Fair start
+//!
+//! A pusher that binds deals each message to the pullers connected at that moment:
+//! without care, the first worker to connect takes the start of the batch while the
+//! others are still connecting. [`Pusher::wait_for_pullers`] waits, on connection
+//! events rather than sleeps, until N pullers are there. A pusher that connects to
+//! every puller needs no wait: it has a queue per endpoint from the start.
 
 mod puller;
 mod pusher;
+mod sink;
+mod worker;
 
 pub use puller::Puller;
 pub use pusher::Pusher;
+pub use sink::{Delivery, Sink};
+pub use worker::{Worker, WorkerTally, Workers};

@@ -6,6 +6,7 @@ use crate::frame::Message;
 use crate::options::Options;
 use crate::role::Transmit;
 use crate::socket::Socket;
+use std::time::Duration;
 
 /// Sends each message to one connected puller, round-robin. Socket PUSH; peer PULL;
 /// send only.
@@ -34,6 +35,55 @@ impl Pusher {
     /// The bound endpoints, with wildcard ports resolved.
     pub fn endpoints(&self) -> &[Endpoint] {
         self.socket.endpoints()
+    }
+
+    /// How many pullers are connected now (handshake done, connection open).
+    pub fn pullers(&mut self) -> Result<usize> {
+        self.socket.ready_peers()
+    }
+
+    /// Wait until at least `count` pullers are connected, up to `timeout` (`None`: no
+    /// limit); returns how many are. A timeout error names the count reached.
+    ///
+    /// This is the fair start of a pusher that binds: PUSH deals each message to the
+    /// pullers connected at that moment, so without the wait the first worker to
+    /// connect takes the whole start of the batch (the zguide's first-connect grab).
+    /// After the wait, consecutive messages go to distinct pullers in turn. A pusher
+    /// that connects to each puller needs no wait: its queues exist from the start.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use zpattern::{Puller, Pusher};
+    ///
+    /// let mut pusher = Pusher::bind("tcp://127.0.0.1:*")?;
+    /// let endpoint = pusher.endpoints()[0].to_string();
+    /// let _first = Puller::connect(&endpoint)?;
+    /// let _second = Puller::connect(&endpoint)?;
+    /// assert_eq!(pusher.wait_for_pullers(2, Some(Duration::from_secs(10)))?, 2);
+    /// # Ok::<(), zpattern::Error>(())
+    /// ```
+    pub fn wait_for_pullers(&mut self, count: usize, timeout: Option<Duration>) -> Result<usize> {
+        self.socket.wait_for_peers(count, timeout, "puller(s)")
+    }
+
+    /// Send a copy of `msg` to each puller: as many copies as pullers are connected
+    /// or endpoints connected to, at least one. Returns the number of copies.
+    ///
+    /// Round-robin gives consecutive messages to distinct pullers while none is at
+    /// its high-water mark, so each puller gets one copy; a puller at its HWM is
+    /// skipped and another gets two. This is how an end-of-stream message reaches
+    /// every worker of a stage (see [the pipeline docs](crate::pipeline)).
+    pub fn send_to_each(&mut self, msg: Message) -> Result<usize> {
+        let copies = self
+            .socket
+            .ready_peers()?
+            .max(self.socket.connect_count())
+            .max(1);
+        for _ in 1..copies {
+            self.socket.send(msg.clone())?;
+        }
+        self.socket.send(msg)?;
+        Ok(copies)
     }
 
     /// Confirm that every puller has read what was sent (bounded by the linger

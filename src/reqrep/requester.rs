@@ -52,7 +52,7 @@ impl Requester {
     ) -> Result<Message> {
         self.socket.send(request)?;
         let mut reply = Message::new(Frame::empty());
-        if self.socket.recv_into(&mut reply, timeout)? {
+        if self.socket.wait_recv_into(&mut reply, timeout)? {
             return Ok(reply);
         }
         self.rebuild()?;

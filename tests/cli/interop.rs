@@ -277,3 +277,80 @@ for _ in range(int(sys.argv[1])):
     let out = puller.finish().expect(0);
     assert_eq!(out.lines()[1..], ["[b'job', b'1']", "[b'job', b'2']"]);
 }
+
+#[test]
+fn a_pyzmq_ventilator_stamping_headers_by_the_documented_recipe_feeds_zpull_sink() {
+    if !pyzmq() {
+        return;
+    }
+    let (sink, endpoint) = run(Bin::Zpull, &["--bind", ANY, "--sink", "--timeout", "20s"]).bound();
+    let ventilator = python(
+        "ventilator.py",
+        &script(
+            r#"
+import struct
+def header(flags, seq, size):
+    # zpattern's batch header, version 1 (see zpattern::frame::Header)
+    return struct.pack(">3sBB3xQQQQ", b"ZPH", 1, flags, 77, seq, size, int(time.time() * 1e6))
+push = socket(zmq.PUSH)
+push.connect(sys.argv[1])
+for seq in range(10):
+    push.send_multipart([b"image %d" % seq, header(0, seq, 0)])
+push.send_multipart([b"", header(1, 10, 10)])  # end of stream: 10 items
+context.destroy(linger=20000)
+"#,
+        ),
+        &[&endpoint],
+    )
+    .start();
+    ventilator.finish().expect(0);
+    let out = sink.finish().expect(0);
+    let images: Vec<String> = (0..10).map(|i| format!("image {i}")).collect();
+    assert_eq!(out.lines(), images);
+    assert_eq!(
+        out.errors(),
+        ["zpull: batch 77: complete: 10 of 10 items, each exactly once"]
+    );
+}
+
+#[test]
+fn a_pyzmq_sink_reads_the_headers_of_zpush() {
+    if !pyzmq() {
+        return;
+    }
+    let mut sink = python(
+        "sink.py",
+        &script(
+            r#"
+import struct
+pull = socket(zmq.PULL)
+bind(pull)
+while True:
+    payload, header = pull.recv_multipart()
+    magic, version, flags, batch, seq, size, micros = struct.unpack(">3sBB3xQQQQ", header)
+    print(payload.decode(), magic.decode(), version, flags, batch, seq, size, micros > 0, flush=True)
+    if flags & 1:
+        break
+"#,
+        ),
+        &[],
+    )
+    .start();
+    let endpoint = sink.line();
+    let zpush = run(
+        Bin::Zpush,
+        &["--connect", &endpoint, "--header", "--batch-id", "5"],
+    )
+    .stdin_lines(&["a", "b"])
+    .start();
+    zpush.finish().expect(0);
+    let out = sink.finish().expect(0);
+    assert_eq!(
+        out.lines()[1..],
+        [
+            "a ZPH 1 0 5 0 0 True",
+            "b ZPH 1 0 5 1 0 True",
+            " ZPH 1 1 5 2 2 True"
+        ]
+    );
+}

@@ -9,7 +9,14 @@ use std::time::{Duration, Instant};
 use zpattern::lab::{Count, Expect, FaultAction, Lab, LabTransport, Node, Quiet, RunOptions};
 
 /// The labs in `patterns/`, each run by a test below.
-const SHIPPED: [&str; 4] = ["pubsub", "reqrep", "pipeline", "lossy-link"];
+const SHIPPED: [&str; 6] = [
+    "pubsub",
+    "reqrep",
+    "pipeline",
+    "three-stage",
+    "three-stage-kill",
+    "lossy-link",
+];
 
 fn patterns() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("patterns")
@@ -65,6 +72,24 @@ fn reqrep_lab_passes() {
 #[test]
 fn pipeline_lab_passes() {
     run_shipped("pipeline");
+}
+
+#[test]
+fn three_stage_lab_passes_with_the_sinks_verdict() {
+    let text = run_shipped("three-stage").lines().join("\n");
+    assert!(text.contains("sink said:"), "{text}");
+    assert!(
+        text.contains("complete: 10000 of 10000 items, each exactly once"),
+        "{text}"
+    );
+}
+
+#[test]
+fn three_stage_kill_lab_passes_with_the_missing_items_named() {
+    let text = run_shipped("three-stage-kill").lines().join("\n");
+    assert!(text.contains("resize.2    killed (fault)"), "{text}");
+    assert!(text.contains(": incomplete: "), "{text}");
+    assert!(!text.contains("each exactly once"), "{text}");
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //! sockets in a fresh temporary directory, every wait has a deadline, and processes
 //! are killed when a test ends.
 
+mod accounting;
 mod errors;
 mod formats;
 mod interop;

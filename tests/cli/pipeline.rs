@@ -1,7 +1,7 @@
 //! zpush and zpull: fan-out, delivery of everything to a slow consumer, and when a
 //! puller stops.
 
-use crate::support::{run, Bin, Proc, TempDir, ANY, DEADLINE};
+use crate::support::{run, wait_all_with_usage, Bin, Proc, TempDir, ANY, DEADLINE};
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::process::ChildStdout;
@@ -134,6 +134,49 @@ fn a_slow_puller_gets_everything_over_tcp() {
 fn a_slow_puller_gets_everything_over_ipc() {
     let dir = TempDir::new();
     a_slow_puller_gets_everything(&dir.ipc("pull.sock"));
+}
+
+/// `zpush < file` into `zpull > file`: every line comes out as it went in, whatever
+/// its length (lines longer than zpush's 64 KiB read buffer included) and however
+/// many frames it holds.
+#[test]
+fn lines_of_every_length_pass_through_unchanged() {
+    let dir = TempDir::new();
+    let mut input = Vec::new();
+    for i in 0..2_000usize {
+        let len = if i % 500 == 499 {
+            150_000
+        } else {
+            i * 37 % 300 + 1
+        };
+        let mut line: Vec<u8> = (0..len).map(|j| b'a' + ((i + j) % 26) as u8).collect();
+        if i % 7 == 0 {
+            line[len / 2] = b'\t';
+        }
+        input.extend_from_slice(&line);
+        input.push(b'\n');
+    }
+    let (input_path, output_path) = (dir.path().join("in.txt"), dir.path().join("out.txt"));
+    std::fs::write(&input_path, &input).unwrap();
+
+    let (mut zpull, endpoint) = run(Bin::Zpull, &["--bind", ANY, "--count", "2000"])
+        .stdout_file(&output_path)
+        .bound();
+    let mut zpush = run(Bin::Zpush, &["--connect", &endpoint])
+        .stdin_file(&input_path)
+        .start();
+    let usage = wait_all_with_usage(&mut [&mut zpush, &mut zpull], DEADLINE);
+    zpush.finish().expect(0);
+    zpull.finish().expect(0);
+    let usage = usage.expect("both exited");
+    assert!(usage[1].peak_rss_kib > 0, "{usage:?}");
+    let output = std::fs::read(&output_path).unwrap();
+    assert!(
+        output == input,
+        "{} bytes in, {} out",
+        input.len(),
+        output.len()
+    );
 }
 
 #[test]

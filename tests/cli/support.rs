@@ -1,6 +1,10 @@
 //! The process harness: spawn the zpattern binaries (or a foreign peer) with piped
 //! stdio, read their output on threads, wait for everything with a deadline, and kill
 //! whatever is still running when a test ends, also when it panics.
+//!
+//! `benches/zbench` uses it too, for its whole-process runs: there stdout goes to a
+//! file ([`Spawn::stdout_file`]) and exits are awaited with their peak memory
+//! ([`wait_all_with_usage`]).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -20,6 +24,13 @@ pub const ANY: &str = "tcp://127.0.0.1:*";
 
 /// How often a polling loop looks again (always inside a loop with a deadline).
 const POLL: Duration = Duration::from_millis(5);
+
+/// How often [`wait_all_with_usage`] looks for exits: finer than [`POLL`], since
+/// benchmarks time them.
+const EXIT_POLL: Duration = Duration::from_millis(1);
+
+/// How often [`wait_all_with_usage`] reads memory high-water marks.
+const RSS_POLL: Duration = Duration::from_millis(5);
 
 /// The six zpattern binaries, and zlab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,12 +78,22 @@ enum Input {
     Piped,
 }
 
+/// Where a spawned process's stdout goes.
+enum Output {
+    /// Read line by line on a thread ([`Proc::line`]).
+    Lines,
+    /// Handed to the test ([`Proc::take_stdout`]).
+    Raw,
+    /// Written to a file, as `cmd > path` does; nothing reads it.
+    File(PathBuf),
+}
+
 /// A process about to be started: `run(Bin::Zsub, &[...]).start()`.
 pub struct Spawn {
     name: String,
     command: Command,
     stdin: Input,
-    raw_stdout: bool,
+    stdout: Output,
 }
 
 /// Prepare one of the zpattern binaries with `args`.
@@ -102,7 +123,7 @@ impl Spawn {
             name: name.to_string(),
             command,
             stdin: Input::Null,
-            raw_stdout: false,
+            stdout: Output::Lines,
         }
     }
 
@@ -137,7 +158,14 @@ impl Spawn {
     /// Hand stdout to the test ([`Proc::take_stdout`]) instead of reading it on a
     /// thread, for tests that read slowly or close the pipe.
     pub fn raw_stdout(mut self) -> Spawn {
-        self.raw_stdout = true;
+        self.stdout = Output::Raw;
+        self
+    }
+
+    /// Redirect stdout to a file (`/dev/null` included), as `cmd > path` does: for
+    /// output too large to read line by line.
+    pub fn stdout_file(mut self, path: &Path) -> Spawn {
+        self.stdout = Output::File(path.to_path_buf());
         self
     }
 
@@ -163,10 +191,16 @@ impl Spawn {
                 File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display())),
             ),
         };
+        let stdout = match &self.stdout {
+            Output::Lines | Output::Raw => Stdio::piped(),
+            Output::File(path) => Stdio::from(
+                File::create(path).unwrap_or_else(|e| panic!("create {}: {e}", path.display())),
+            ),
+        };
         let mut child = self
             .command
             .stdin(stdin)
-            .stdout(Stdio::piped())
+            .stdout(stdout)
             .stderr(Stdio::piped())
             .spawn()?;
         let mut stdin = child.stdin.take();
@@ -178,11 +212,10 @@ impl Spawn {
                 let _ = pipe.write_all(&bytes);
             });
         }
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (stdout, raw_stdout) = if self.raw_stdout {
-            (Lines::closed(), Some(stdout))
-        } else {
-            (Lines::read(stdout), None)
+        let (stdout, raw_stdout) = match (self.stdout, child.stdout.take()) {
+            (Output::Lines, Some(pipe)) => (Lines::read(pipe), None),
+            (Output::Raw, pipe) => (Lines::closed(), pipe),
+            _ => (Lines::closed(), None),
         };
         let stderr = Lines::read(child.stderr.take().expect("piped stderr"));
         Ok(Proc {
@@ -396,11 +429,17 @@ impl Proc {
 
     /// Send SIGTERM.
     pub fn terminate(&self) {
+        self.signal(libc::SIGTERM);
+    }
+
+    /// Send `signal` (SIGSTOP freezes the process, SIGCONT resumes it, SIGKILL ends
+    /// it without a chance to clean up).
+    pub fn signal(&self, signal: libc::c_int) {
         let pid = libc::pid_t::try_from(self.child.id()).expect("pid");
         // SAFETY: kill only sends a signal to our own child, which has not been
         // reaped yet (we hold its Child), so the pid cannot have been reused.
-        let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
-        assert_eq!(rc, 0, "kill {}", self.name);
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill -{signal} {}", self.name);
     }
 
     /// Wait (up to [`DEADLINE`]) for the process to exit and for the end of its
@@ -467,6 +506,62 @@ impl Drop for Proc {
             let _ = self.child.wait();
         }
     }
+}
+
+/// What [`wait_all_with_usage`] saw of a process that has exited.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Usage {
+    /// Peak resident set size in KiB (`VmHWM`).
+    pub peak_rss_kib: u64,
+}
+
+/// Wait up to `wait` for every process of `procs` to exit, watching their peak
+/// resident memory on the way; `None` if one is still running at the deadline.
+///
+/// The peak is the kernel's high-water mark of a process's memory (`VmHWM` in
+/// `/proc/PID/status`), read every [`RSS_POLL`] while it runs; the mark only grows,
+/// so the last reading is the peak up to then. (`wait4`'s `ru_maxrss` would be
+/// simpler but is wrong here: a child spawned with vfork starts from its parent's
+/// high-water mark.)
+pub fn wait_all_with_usage(procs: &mut [&mut Proc], wait: Duration) -> Option<Vec<Usage>> {
+    let deadline = Instant::now() + wait;
+    let mut usage = vec![Usage::default(); procs.len()];
+    let mut next_look = Instant::now();
+    loop {
+        let look = Instant::now() >= next_look;
+        let mut running = 0;
+        for (proc, usage) in procs.iter_mut().zip(&mut usage) {
+            if proc.try_exit().is_some() {
+                continue;
+            }
+            running += 1;
+            if look {
+                let status_file = format!("/proc/{}/status", proc.child.id());
+                usage.peak_rss_kib = usage.peak_rss_kib.max(high_water_kib(&status_file));
+            }
+        }
+        if look {
+            next_look = Instant::now() + RSS_POLL;
+        }
+        if running == 0 {
+            return Some(usage);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        thread::sleep(EXIT_POLL);
+    }
+}
+
+/// The `VmHWM` of a `/proc/PID/status` file in KiB; 0 once the process has exited.
+fn high_water_kib(status_file: &str) -> u64 {
+    std::fs::read_to_string(status_file)
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or(0)
 }
 
 /// A process that has exited, with everything it printed.

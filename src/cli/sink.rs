@@ -1,0 +1,119 @@
+//! `zpull --sink`: the end of a pipeline. Prints each item once, accounts for every
+//! batch header, and exits 0 when the batch arrived exactly once, or 3 with a
+//! report of what is missing when its deadline passes first.
+
+use crate::accounting::{Recorded, Report};
+use crate::cli::args::{duration_arg, report_bound, ReceiveArgs, SocketArgs};
+use crate::cli::stats::Counters;
+use crate::cli::MessageWriter;
+use crate::error::{Error, ErrorKind, Result};
+use crate::pipeline::{Delivery, Sink};
+use crate::stop::Stop;
+use clap::{Args, ValueEnum};
+use std::io::Write;
+use std::time::Duration;
+
+/// Working as a sink.
+#[derive(Args, Debug, Clone)]
+pub struct SinkArgs {
+    /// Work as the sink of a pipeline (implies --header): print each item once,
+    /// and exit as soon as every item of the batch has arrived; exit 3 with a
+    /// report of what is missing or duplicated if --timeout or --deadline passes
+    /// first.
+    #[arg(long, conflicts_with_all = ["push", "count"])]
+    pub sink: bool,
+    /// With --sink: wait for N batches (from N senders) instead of one.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "sink")]
+    pub batches: usize,
+    /// With --sink: give up after DUR in all, even while items keep arriving.
+    #[arg(long, value_name = "DUR", value_parser = duration_arg, requires = "sink")]
+    pub deadline: Option<Duration>,
+    /// With --sink: how to print the final report on stderr: text lines
+    /// "zpull: batch ...", or one line "zpull: report {JSON}".
+    #[arg(long, value_name = "FMT", default_value = "text", requires = "sink")]
+    pub report: ReportFormat,
+}
+
+/// How the sink prints its report.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// One line per batch, for people.
+    Text,
+    /// One JSON object on one line, for programs.
+    Json,
+}
+
+/// Run `zpull --sink`.
+pub fn run(socket: &SocketArgs, receive: &ReceiveArgs, args: &SinkArgs, stop: &Stop) -> Result<()> {
+    let mut writer = MessageWriter::stdout(socket.format)?;
+    let mut sink = Sink::open(socket.options(stop))?.batches(args.batches);
+    if let Some(deadline) = args.deadline {
+        sink = sink.deadline(deadline);
+    }
+    report_bound("zpull", socket, sink.endpoints());
+    let (counters, _report) = socket.reporter("zpull");
+    let outcome = collect(&mut sink, &mut writer, receive.timeout, &counters);
+    let flushed = writer.flush();
+    let report = sink.report();
+    print_report(&report, args.report, socket.quiet);
+    outcome?;
+    flushed?;
+    if report.is_complete() {
+        Ok(())
+    } else {
+        Err(Error::new(ErrorKind::Incomplete, report.summary()))
+    }
+}
+
+/// Receive until the sink is done, nothing arrives for `idle`, or the deadline.
+/// Output is flushed whenever no further message is waiting.
+fn collect<W: Write>(
+    sink: &mut Sink,
+    writer: &mut MessageWriter<W>,
+    idle: Option<Duration>,
+    counters: &Counters,
+) -> Result<()> {
+    let mut items = 0;
+    while !sink.is_done() {
+        let mut delivery = sink.recv_delivery(Some(Duration::ZERO))?;
+        if delivery.is_none() {
+            writer.flush()?;
+            delivery = sink.recv_delivery(idle)?;
+        }
+        match delivery {
+            None => break,
+            Some(Delivery::Item {
+                message, recorded, ..
+            }) => {
+                items += 1;
+                counters.set_received(items);
+                // Each item is printed once; duplicates are only counted.
+                if recorded == Recorded::New {
+                    writer.write(&message)?;
+                }
+            }
+            Some(Delivery::End(_)) => {}
+            Some(Delivery::Malformed(e)) => {
+                counters.add_malformed();
+                eprintln!("zpull: warning: {e}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_report(report: &Report, format: ReportFormat, quiet: bool) {
+    match format {
+        ReportFormat::Json => eprintln!("zpull: report {}", report.to_json()),
+        ReportFormat::Text if quiet && report.is_complete() => {}
+        ReportFormat::Text => {
+            let lines = report.lines();
+            if lines.is_empty() {
+                eprintln!("zpull: no batch seen");
+            }
+            for line in lines {
+                eprintln!("zpull: {line}");
+            }
+        }
+    }
+}
