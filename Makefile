@@ -15,7 +15,7 @@ LABS := $(basename $(notdir $(wildcard patterns/*.lab)))
 ZLAB_OPTS ?=
 
 .PHONY: build test unit-tests lint demo lab labs $(addprefix lab-,$(LABS)) examples install uninstall clean
-.PHONY: bench bench-smoke
+.PHONY: bench bench-smoke zeromq-pipe
 
 build:
 	$(CARGO) build --release --bins
@@ -55,11 +55,16 @@ examples:
 # The benchmark prints a markdown report on stdout (progress on stderr): paste it into
 # BENCHMARKS.md. The smoke run uses tiny counts so the harness cannot rot; it checks
 # that every case runs and delivers everything, never how fast.
-bench:
+# Both also build benches/zeromq_pipe, the same job on the pure-Rust zeromq crate (a
+# separate package, so that tokio never enters the library's own builds).
+bench: zeromq-pipe
 	$(CARGO) bench --bench zbench
 
-bench-smoke:
+bench-smoke: zeromq-pipe
 	$(CARGO) bench --bench zbench -- --smoke > /dev/null
+
+zeromq-pipe:
+	$(CARGO) build --quiet --release --manifest-path benches/zeromq_pipe/Cargo.toml --target-dir target/zeromq_pipe
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin

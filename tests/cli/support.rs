@@ -554,7 +554,7 @@ pub fn wait_all_with_usage(procs: &mut [&mut Proc], wait: Duration) -> Option<Ve
 }
 
 /// The `VmHWM` of a `/proc/PID/status` file in KiB; 0 once the process has exited.
-fn high_water_kib(status_file: &str) -> u64 {
+pub fn high_water_kib(status_file: &str) -> u64 {
     std::fs::read_to_string(status_file)
         .ok()
         .and_then(|status| {
