@@ -2,19 +2,20 @@
 #
 #   make demo    a self-contained pub/sub lab on loopback (one publisher, two subscribers)
 #   make test    lint, then every test (unit, integration, doc), examples, labs and the bench smoke
+#   make labs    every lab in patterns/; make lab LAB=name runs patterns/name.lab
 #   make bench   zpattern against raw libzmq and pyzmq, side by side (a few minutes; see BENCHMARKS.md)
-#   make lab-three-stage        download -> resize -> upload, 3/4/5 workers, 10,000 items
-#   make lab-three-stage-kill   the same with a resize worker killed mid-batch
 
 CARGO ?= cargo
 BIN := target/release
 PREFIX ?= /usr/local
-BINARIES := zpub zsub zreq zrep zpush zpull
+BINARIES := zpub zsub zreq zrep zpush zpull zlab
 EXAMPLES := cats_hats stop_saying washer_dryers knock_knock rpc_double washer_join mapreduce
-LABS := pubsub reqrep pipeline three-stage
+LABS := $(basename $(notdir $(wildcard patterns/*.lab)))
+# Options for zlab run, e.g. ZLAB_OPTS='--report lab.html' or ZLAB_OPTS=--json.
+ZLAB_OPTS ?=
 
-.PHONY: build test unit-tests lint demo labs $(addprefix lab-,$(LABS)) lab-three-stage-kill examples install uninstall clean
-.PHONY: bench bench-smoke
+.PHONY: build test unit-tests lint demo lab labs $(addprefix lab-,$(LABS)) examples install uninstall clean
+.PHONY: bench bench-smoke zeromq-pipe
 
 build:
 	$(CARGO) build --release --bins
@@ -30,16 +31,20 @@ lint:
 
 demo: lab-pubsub
 
-labs: $(addprefix lab-,$(LABS)) lab-three-stage-kill
+# Every lab runs, even after one fails; the target fails if any did.
+labs: build
+	@failed=""; for lab in $(LABS); do \
+		echo "== lab $$lab"; \
+		$(BIN)/zlab run $(ZLAB_OPTS) patterns/$$lab.lab || failed="$$failed $$lab"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "labs failed:$$failed"; exit 1; fi
 
-# A lab named a-b runs patterns/a_b.sh.
+lab: build
+	@test -n "$(LAB)" || { echo "usage: make lab LAB=name (one of: $(LABS))"; exit 2; }
+	$(BIN)/zlab run $(ZLAB_OPTS) patterns/$(LAB).lab
+
 $(addprefix lab-,$(LABS)): lab-%: build
-	@echo "== lab $*"
-	BIN=$(BIN) bash patterns/$(subst -,_,$*).sh
-
-lab-three-stage-kill: build
-	@echo "== lab three-stage with a worker killed"
-	BIN=$(BIN) KILL=1 bash patterns/three_stage.sh
+	$(BIN)/zlab run $(ZLAB_OPTS) patterns/$*.lab
 
 examples:
 	@for example in $(EXAMPLES); do \
@@ -50,11 +55,16 @@ examples:
 # The benchmark prints a markdown report on stdout (progress on stderr): paste it into
 # BENCHMARKS.md. The smoke run uses tiny counts so the harness cannot rot; it checks
 # that every case runs and delivers everything, never how fast.
-bench:
+# Both also build benches/zeromq_pipe, the same job on the pure-Rust zeromq crate (a
+# separate package, so that tokio never enters the library's own builds).
+bench: zeromq-pipe
 	$(CARGO) bench --bench zbench
 
-bench-smoke:
+bench-smoke: zeromq-pipe
 	$(CARGO) bench --bench zbench -- --smoke > /dev/null
+
+zeromq-pipe:
+	$(CARGO) build --quiet --release --manifest-path benches/zeromq_pipe/Cargo.toml --target-dir target/zeromq_pipe
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin

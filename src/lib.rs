@@ -86,6 +86,7 @@ pub mod duration;
 pub mod endpoint;
 pub mod error;
 pub mod frame;
+pub mod lab;
 mod monitor;
 pub mod options;
 pub mod pipeline;

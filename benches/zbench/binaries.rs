@@ -1,6 +1,7 @@
 //! Cases 4 and 5: whole processes. `zpush < lines` into `zpull --format text`, the
-//! same through `zpub --no-drop` and `zsub`, and a pyzmq script doing zpush's and
-//! zpull's job, on the same file of 64-byte lines over TCP.
+//! same through `zpub --no-drop` and `zsub`, and a pyzmq script and a program on the
+//! pure-Rust `zeromq` crate (`benches/zeromq_pipe`) doing zpush's and zpull's job,
+//! on the same file of 64-byte lines over TCP.
 //!
 //! The receiver is started first and bound (off the clock); the clock runs from
 //! spawning the sender until both processes have exited, so it covers process
@@ -9,7 +10,9 @@
 //! (see `support::wait_all_with_usage`).
 
 use crate::measure::Sample;
-use crate::support::{python, run, wait_all_with_usage, Bin, Spawn, ANY, DEADLINE};
+use crate::support::{
+    high_water_kib, program, python, run, wait_all_with_usage, Bin, Spawn, ANY, DEADLINE,
+};
 use crate::BenchResult;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -74,6 +77,48 @@ impl Pipes {
         })
     }
 
+    /// `zeromq_pipe push < lines` connected to `zeromq_pipe pull`. The crate's close
+    /// drops what is still queued, so its pusher holds on after its input and is
+    /// stopped once the puller has everything: the clock stops when the puller exits.
+    pub fn zeromq_crate(&self, zeromq_pipe: &Path) -> BenchResult<Sample> {
+        let count = self.count.to_string();
+        let path = zeromq_pipe
+            .to_str()
+            .ok_or("zeromq_pipe: path is not UTF-8")?;
+        let receiver = program("zeromq_pipe", path, &["pull", ANY, &count]);
+        let (mut receiving, endpoint) = receiver.stdout_file(&self.output).bound();
+        let start = Instant::now();
+        let mut sending = program("zeromq_pipe push", path, &["push", &endpoint])
+            .stdin_file(&self.lines)
+            .start();
+        let usage = wait_all_with_usage(&mut [&mut receiving], DEADLINE)
+            .ok_or_else(|| format!("zeromq_pipe pull did not exit within {DEADLINE:?}"))?;
+        let elapsed = start.elapsed();
+        let sender_peak = high_water_kib(&format!("/proc/{}/status", sending.id()));
+        sending.kill();
+        sending.finish();
+        let finished = receiving.finish();
+        if finished.code != Some(0) || !finished.errors().is_empty() {
+            return Err(format!("zeromq_pipe pull failed: {finished:?}").into());
+        }
+        self.check(&["zeromq_pipe pull"])?;
+        Ok(Sample {
+            peak_rss: vec![
+                ("zeromq push", sender_peak),
+                ("zeromq pull", usage[0].peak_rss_kib),
+            ],
+            ..Sample::throughput(elapsed, self.count, self.count * LINE_SIZE as u64)
+        })
+    }
+
+    /// With `check_output`, fail unless the receiver wrote exactly the lines sent.
+    fn check(&self, roles: &[&str]) -> BenchResult<()> {
+        if self.check_output && std::fs::read(&self.output)? != std::fs::read(&self.lines)? {
+            return Err(format!("{} did not write exactly the lines sent", roles[0]).into());
+        }
+        Ok(())
+    }
+
     /// Start `receiver`, then time `sender` (given the bound endpoint) and the
     /// receiver until both have exited.
     fn timed(
@@ -100,9 +145,7 @@ impl Pipes {
                 return Err(format!("{role} failed: {finished:?}").into());
             }
         }
-        if self.check_output && std::fs::read(&self.output)? != std::fs::read(&self.lines)? {
-            return Err(format!("{} did not write exactly the lines sent", roles[1]).into());
-        }
+        self.check(&roles[1..])?;
         Ok(Sample {
             peak_rss: vec![
                 (roles[0], usage[0].peak_rss_kib),
@@ -111,6 +154,17 @@ impl Pipes {
             ..Sample::throughput(elapsed, self.count, self.count * LINE_SIZE as u64)
         })
     }
+}
+
+/// The `zeromq` crate's program, if built (`make bench` builds it; `ZEROMQ_PIPE`
+/// names another path).
+pub fn zeromq_pipe() -> Option<PathBuf> {
+    let path = std::env::var_os("ZEROMQ_PIPE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/zeromq_pipe/release/zeromq_pipe")
+        });
+    path.is_file().then_some(path)
 }
 
 /// Whether `python3 -c 'import zmq'` works.

@@ -298,6 +298,14 @@ fn binary_cases(
             "pyzmq push→pull skipped: `python3 -c 'import zmq'` fails (pip install pyzmq)".into(),
         );
     }
+    let zeromq_pipe = binaries::zeromq_pipe();
+    match zeromq_pipe {
+        Some(_) => names.push("zeromq-crate push→pull"),
+        None => report.notes.push(
+            "zeromq-crate push→pull skipped: benches/zeromq_pipe is not built (make bench builds it)"
+                .into(),
+        ),
+    }
     names.retain(|name| settings.selects(name) && settings.selects_side(name));
     if names.is_empty() {
         return Ok(());
@@ -319,6 +327,10 @@ fn binary_cases(
         .map(|&name| match name {
             "zpush→zpull" => Side::new(name, || pipes.zpush_zpull()),
             "zpub→zsub" => Side::new(name, || pipes.zpub_zsub()),
+            "zeromq-crate push→pull" => Side::new(name, || match &zeromq_pipe {
+                Some(path) => pipes.zeromq_crate(path),
+                None => Err("zeromq_pipe is not built".into()),
+            }),
             _ => Side::new(name, || pipes.pyzmq()),
         })
         .collect();

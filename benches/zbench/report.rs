@@ -86,6 +86,9 @@ impl Report {
             .find(|c| c.name == RAW_REFERENCE)
             .map(|c| c.raw.rate.median);
         let pyzmq = self.pipeline("pyzmq push→pull").map(|p| p.rate.median);
+        let zeromq_crate = self
+            .pipeline("zeromq-crate push→pull")
+            .map(|p| p.rate.median);
         for name in ["zpush→zpull", "zpub→zsub"] {
             let Some(binaries) = self.pipeline(name) else {
                 continue;
@@ -108,6 +111,13 @@ impl Report {
                     format!("{name} / pyzmq script ≥ 5"),
                     rate / py,
                     5.0,
+                ));
+            }
+            if let (Some(crate_rate), "zpush→zpull") = (zeromq_crate, name) {
+                targets.push(ratio_target(
+                    format!("{name} / zeromq-crate program ≥ 1"),
+                    rate / crate_rate,
+                    1.0,
                 ));
             }
         }

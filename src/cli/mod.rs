@@ -14,6 +14,7 @@ mod run;
 pub mod sink;
 pub mod stats;
 pub mod worker;
+pub mod zlab;
 pub mod zpub;
 pub mod zpull;
 pub mod zpush;

@@ -12,6 +12,7 @@ mod errors;
 mod formats;
 mod hostile;
 mod interop;
+mod lab;
 mod pipeline;
 mod pubsub;
 mod reqrep;

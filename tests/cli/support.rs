@@ -32,7 +32,7 @@ const EXIT_POLL: Duration = Duration::from_millis(1);
 /// How often [`wait_all_with_usage`] reads memory high-water marks.
 const RSS_POLL: Duration = Duration::from_millis(5);
 
-/// The six zpattern binaries.
+/// The six zpattern binaries, and zlab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Bin {
     Zpub,
@@ -41,6 +41,7 @@ pub enum Bin {
     Zrep,
     Zpush,
     Zpull,
+    Zlab,
 }
 
 impl Bin {
@@ -52,6 +53,7 @@ impl Bin {
             Bin::Zrep => "zrep",
             Bin::Zpush => "zpush",
             Bin::Zpull => "zpull",
+            Bin::Zlab => "zlab",
         }
     }
 
@@ -63,6 +65,7 @@ impl Bin {
             Bin::Zrep => env!("CARGO_BIN_EXE_zrep"),
             Bin::Zpush => env!("CARGO_BIN_EXE_zpush"),
             Bin::Zpull => env!("CARGO_BIN_EXE_zpull"),
+            Bin::Zlab => env!("CARGO_BIN_EXE_zlab"),
         }
     }
 }
@@ -98,6 +101,13 @@ pub fn run(bin: Bin, args: &[&str]) -> Spawn {
     let mut command = Command::new(bin.path());
     command.args(args);
     Spawn::new(bin.name(), command)
+}
+
+/// Prepare any program, called `name` in failure messages.
+pub fn program(name: &str, program: &str, args: &[&str]) -> Spawn {
+    let mut command = Command::new(program);
+    command.args(args);
+    Spawn::new(name, command)
 }
 
 /// Prepare a Python program given as source text, with `args` in `sys.argv[1:]`.
@@ -399,6 +409,24 @@ impl Proc {
         }
     }
 
+    /// The next stderr line, or `None` at the end of stderr or after `wait`.
+    pub fn stderr_line_within(&mut self, wait: Duration) -> Option<String> {
+        match self.stderr.next(Instant::now() + wait) {
+            Next::Line(line) => Some(String::from_utf8_lossy(&line).into_owned()),
+            Next::End | Next::Timeout => None,
+        }
+    }
+
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Send SIGKILL.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill");
+    }
+
     /// Send SIGTERM.
     pub fn terminate(&self) {
         self.signal(libc::SIGTERM);
@@ -526,7 +554,7 @@ pub fn wait_all_with_usage(procs: &mut [&mut Proc], wait: Duration) -> Option<Ve
 }
 
 /// The `VmHWM` of a `/proc/PID/status` file in KiB; 0 once the process has exited.
-fn high_water_kib(status_file: &str) -> u64 {
+pub fn high_water_kib(status_file: &str) -> u64 {
     std::fs::read_to_string(status_file)
         .ok()
         .and_then(|status| {

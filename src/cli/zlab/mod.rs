@@ -1,0 +1,135 @@
+//! `zlab`: run a lab file, watch it live, report the verdict.
+//!
+//! `zlab run FILE` exits 0 when every expectation held, 1 when one did not (each
+//! failure is named), 2 for a bad lab file or usage, 130 when interrupted. The
+//! report goes to stdout (a table, or JSON with `--json`), live progress to stderr.
+
+mod live;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::lab::{Lab, Report, RunOptions};
+use crate::stop::Stop;
+use clap::{Parser, Subcommand};
+use live::Live;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Run scripted network labs of zpattern nodes.
+#[derive(Parser, Debug)]
+#[command(name = "zlab", version)]
+pub struct Args {
+    #[command(subcommand)]
+    #[allow(missing_docs)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a lab: start its topology, apply its faults, check its expectations.
+    Run(RunArgs),
+    /// Check a lab file and show its plan, without running anything.
+    Check {
+        /// The lab file.
+        file: PathBuf,
+    },
+}
+
+/// Options of `zlab run`.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// The lab file (TOML).
+    pub file: PathBuf,
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the report as a self-contained HTML page with a rate timeline.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// No live progress on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Where the zpattern binaries are (default: next to zlab).
+    #[arg(long, value_name = "DIR")]
+    pub bin_dir: Option<PathBuf>,
+    /// How long a node may take to stop after SIGTERM before SIGKILL.
+    #[arg(long, value_name = "DUR", default_value = "2s", value_parser = crate::cli::args::duration_arg)]
+    pub grace: Duration,
+}
+
+/// Parse the arguments, run, print, choose the exit code.
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    let outcome = match args.command {
+        Command::Run(run_args) => run(&run_args),
+        Command::Check { file } => check(&file),
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("zlab: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Run a lab; the exit code follows the verdict.
+fn run(args: &RunArgs) -> Result<u8> {
+    let plan = Lab::load(&args.file)?.plan()?;
+    let stop = Stop::new();
+    let handler_stop = stop.clone();
+    // Every signal only asks for a stop: zlab always stops its nodes before leaving.
+    ctrlc::set_handler(move || handler_stop.request()).map_err(|e| {
+        Error::new(ErrorKind::Io, "cannot install the signal handler").with_source(e)
+    })?;
+    let mut options = RunOptions::default();
+    options.bin_dir.clone_from(&args.bin_dir);
+    options.grace = args.grace;
+    options.stop = stop;
+    let mut live = Live::new(args.quiet);
+    let report = plan.run(&options, &mut live)?;
+    live.finish();
+    if let Some(path) = &args.report {
+        std::fs::write(path, report.to_html())
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+    }
+    print_report(&report, args.json)?;
+    Ok(if report.interrupted {
+        130
+    } else if report.passed {
+        0
+    } else {
+        1
+    })
+}
+
+fn print_report(report: &Report, json: bool) -> Result<()> {
+    use std::io::Write;
+    let text = if json {
+        report.to_json() + "\n"
+    } else {
+        report.to_text()
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Error::io("cannot write the report", e))
+}
+
+/// Check a lab file and print what would start, in which order.
+fn check(file: &PathBuf) -> Result<u8> {
+    let plan = Lab::load(file)?.plan()?;
+    let lab = plan.lab();
+    println!("lab {}: {}", lab.name, lab.description);
+    println!(
+        "{} nodes, {} processes: {}",
+        lab.nodes.len(),
+        plan.instance_names().len(),
+        plan.instance_names().join(", ")
+    );
+    println!("time limit {}", crate::duration::display(lab.time_limit));
+    println!("ok");
+    Ok(0)
+}

@@ -1,0 +1,66 @@
+//! Scripted network labs: describe a topology once, run it repeatably, get a
+//! verdict. This is what the `zlab` binary runs; a program can use it directly.
+//!
+//! A [`Lab`] names endpoints, nodes (any of the six zpattern binaries or any
+//! command, with a replica count), scripted [faults](Fault) and, when run as root,
+//! hosts in network namespaces joined by impaired [links](Link). [`Lab::plan`] checks
+//! it and orders the start: a node that connects to `{news}` starts only after the
+//! node that binds `{news}` has reported its bound endpoint, never after a sleep.
+//! [`Plan::run`] runs it, stops everything it started on every way out, and
+//! returns a [`Report`] that says whether every [expectation](Expect) held.
+//!
+//! Lab files are TOML; `patterns/README.md` documents the format. The same lab in
+//! code:
+//!
+//! ```no_run
+//! use zpattern::lab::{Count, Expect, Lab, LabTransport, Node, Quiet, RunOptions};
+//!
+//! let lab = Lab::new("stop-saying")
+//!     .endpoint("talk", LabTransport::Tcp)
+//!     .node(
+//!         Node::new("server", ["zrep", "--bind", "{talk}", "--reply", "Stop saying {}"])
+//!             .background(),
+//!     )
+//!     .node(
+//!         Node::new("client", ["zreq", "--connect", "{talk}", "--timeout", "5s"])
+//!             .input("message #1\nmessage #2\n")
+//!             .expect(
+//!                 Expect::default()
+//!                     .received(Count::Exactly(2))
+//!                     .stdout("^Stop saying message #2$"),
+//!             ),
+//!     );
+//! let report = lab.plan()?.run(&RunOptions::default(), &mut Quiet)?;
+//! println!("{}", report.to_text());
+//! assert!(report.passed);
+//! # Ok::<(), zpattern::Error>(())
+//! ```
+//!
+//! The zpattern binaries are looked up next to the running program
+//! ([`RunOptions::bin_dir`] to change it). Nodes die with the thread that runs the
+//! lab, so a killed program leaves no processes behind.
+
+mod addresses;
+mod check;
+mod expect;
+mod html;
+mod netns;
+mod observe;
+mod parse;
+mod plan;
+mod process;
+mod report;
+mod run;
+mod setup;
+mod spec;
+mod state;
+
+pub use expect::Check;
+pub use observe::{Observer, Quiet, Row, RunOptions};
+pub use plan::{Plan, BINARIES};
+pub use report::{Event, NodeReport, Outcome, Report};
+pub use spec::{
+    Count, EndpointSpec, Expect, Fault, FaultAction, Lab, LabTransport, Link, NetnsPolicy, Node,
+    Signal, DEFAULT_TIME_LIMIT,
+};
+pub use state::Sample;

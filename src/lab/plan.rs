@@ -1,0 +1,381 @@
+//! Checking a lab and planning its run: replicas become instances, each argument is
+//! split into text and endpoint references, every endpoint is known to have a binder
+//! that starts before its connectors, and regular expressions are compiled. Every
+//! error names the node (and, for a file, its line) and the field at fault.
+
+use super::check;
+use super::parse::Table;
+use super::spec::{Lab, Node};
+use crate::error::{Error, Result};
+use regex::Regex;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The zpattern binaries: found next to the running program, given `--stats`, and
+/// able to report counts.
+pub const BINARIES: [&str; 6] = ["zpub", "zsub", "zreq", "zrep", "zpush", "zpull"];
+
+/// Placeholders that are not endpoints.
+pub(crate) const REPLICA: &str = "replica";
+pub(crate) const DIR: &str = "dir";
+
+/// A checked lab, ready to run: see [`Plan::run`](crate::lab::Plan::run).
+#[derive(Debug)]
+pub struct Plan {
+    pub(crate) lab: Lab,
+    pub(crate) nodes: Vec<NodePlan>,
+    pub(crate) instances: Vec<Instance>,
+}
+
+/// What the runner needs to know about one node beyond its spec.
+#[derive(Debug)]
+pub(crate) struct NodePlan {
+    /// The zpattern binary the node runs, if it runs one.
+    pub(crate) binary: Option<&'static str>,
+    /// Standard input, read from `input` or `input_file`.
+    pub(crate) input: Option<Vec<u8>>,
+    pub(crate) ready: Option<Regex>,
+    pub(crate) stdout: Vec<(String, Regex)>,
+    pub(crate) stdout_all: Option<(String, Regex)>,
+    pub(crate) stderr: Vec<(String, Regex)>,
+}
+
+/// One process to start: a node's replica.
+#[derive(Debug)]
+pub(crate) struct Instance {
+    /// `NAME`, or `NAME.N` for a replicated node.
+    pub(crate) name: String,
+    pub(crate) node: usize,
+    pub(crate) replica: u32,
+    pub(crate) args: Vec<Arg>,
+    /// Endpoints this instance binds; it is ready once it reported them all.
+    pub(crate) binds: Vec<String>,
+    /// Endpoints it connects to; it starts once all their binders are ready.
+    pub(crate) connects: Vec<String>,
+}
+
+/// One argument of a node's command line.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Arg {
+    /// One argument made of text and placeholders.
+    One(Vec<Part>),
+    /// `--connect {ep}`: the option and endpoint once per binder of `ep`.
+    Each { option: String, endpoint: String },
+}
+
+/// A piece of an argument.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Part {
+    Text(String),
+    Bind(String),
+    Connect(String),
+    Replica,
+    Dir,
+}
+
+impl Lab {
+    /// Check the lab and plan its run. Errors name the node or fault and the field,
+    /// and for a lab read from a file, the line: `x.lab:12: node 'sub': unknown
+    /// endpoint '{news}'`.
+    pub fn plan(self) -> Result<Plan> {
+        let at = |table: Table, message: String| match &self.origin {
+            Some(origin) => Error::usage(format!("{}: {message}", origin.place(table))),
+            None => Error::usage(format!("lab '{}': {message}", self.name)),
+        };
+        check::lab(&self).map_err(|m| at(Table::Lab, m))?;
+        let mut nodes = Vec::new();
+        let mut instances = Vec::new();
+        for (i, node) in self.nodes.iter().enumerate() {
+            let fail = |m: String| at(Table::Node(i), format!("node '{}': {m}", node.name));
+            check::node(&self, node).map_err(fail)?;
+            nodes.push(node_plan(&self, node).map_err(fail)?);
+            let args = split_args(&self, node).map_err(fail)?;
+            instances.extend(expand(i, node, &args));
+        }
+        check::binders(&self, &instances).map_err(|(i, m)| at(Table::Node(i), m))?;
+        check::order(&self, &instances).map_err(|m| at(Table::Lab, m))?;
+        for (i, fault) in self.faults.iter().enumerate() {
+            check::fault(&self, fault).map_err(|m| at(Table::Fault(i), m))?;
+        }
+        for (i, link) in self.links.iter().enumerate() {
+            check::link(&self, &link.between).map_err(|m| at(Table::Link(i), m))?;
+        }
+        check::hosts(&self, &instances).map_err(|(i, m)| at(Table::Node(i), m))?;
+        Ok(Plan {
+            lab: self,
+            nodes,
+            instances,
+        })
+    }
+}
+
+impl Plan {
+    /// The lab this plan runs.
+    pub fn lab(&self) -> &Lab {
+        &self.lab
+    }
+
+    /// The processes the run starts, `NAME` or `NAME.N` for replicas, in file order.
+    pub fn instance_names(&self) -> Vec<&str> {
+        self.instances.iter().map(|i| i.name.as_str()).collect()
+    }
+
+    /// The instances of node `node` (all replicas).
+    pub(crate) fn replicas_of(&self, node: usize) -> impl Iterator<Item = usize> + '_ {
+        (0..self.instances.len()).filter(move |&i| self.instances[i].node == node)
+    }
+
+    /// The instances a fault target (`NAME` or `NAME.N`) designates.
+    pub(crate) fn targets(&self, target: &str) -> Vec<usize> {
+        (0..self.instances.len())
+            .filter(|&i| {
+                let instance = &self.instances[i];
+                instance.name == target || self.lab.nodes[instance.node].name == target
+            })
+            .collect()
+    }
+}
+
+fn node_plan(lab: &Lab, node: &Node) -> std::result::Result<NodePlan, String> {
+    let regex = |field: &str, pattern: &str| {
+        Regex::new(pattern)
+            .map(|r| (pattern.to_string(), r))
+            .map_err(|e| format!("{field}: invalid regular expression: {e}"))
+    };
+    let each = |field: &str, patterns: &[String]| {
+        patterns
+            .iter()
+            .enumerate()
+            .map(|(i, p)| regex(&format!("{field}[{i}]"), p))
+            .collect::<std::result::Result<Vec<_>, String>>()
+    };
+    let input = match (&node.input, &node.input_file) {
+        (Some(text), _) => Some(text.clone().into_bytes()),
+        (None, Some(path)) => {
+            let path = match &lab.origin {
+                Some(origin) => origin.dir().join(path),
+                None => path.clone(),
+            };
+            let bytes = std::fs::read(&path)
+                .map_err(|e| format!("input_file: cannot read {}: {e}", path.display()))?;
+            Some(bytes)
+        }
+        (None, None) => None,
+    };
+    Ok(NodePlan {
+        binary: binary_of(&node.run[0]),
+        input,
+        ready: node
+            .ready
+            .as_deref()
+            .map(|p| regex("ready", p).map(|(_, r)| r))
+            .transpose()?,
+        stdout: each("expect.stdout", &node.expect.stdout)?,
+        stdout_all: node
+            .expect
+            .stdout_all
+            .as_deref()
+            .map(|p| regex("expect.stdout_all", p))
+            .transpose()?,
+        stderr: each("expect.stderr", &node.expect.stderr)?,
+    })
+}
+
+/// The zpattern binary `program` names, if it is one given by bare name.
+pub(crate) fn binary_of(program: &str) -> Option<&'static str> {
+    BINARIES.iter().copied().find(|b| *b == program)
+}
+
+/// Split a node's arguments into text and placeholders.
+fn split_args(lab: &Lab, node: &Node) -> std::result::Result<Vec<Arg>, String> {
+    let mut args = Vec::new();
+    let mut words = node.run.iter().peekable();
+    let mut previous: Option<&str> = None;
+    while let Some(word) = words.next() {
+        let is_option = word.starts_with('-') && word.len() > 1;
+        let after_bind = matches!(previous, Some("--bind" | "-b"));
+        let next_alone = words.peek().and_then(|w| alone(w));
+        if let (true, false, Some(endpoint)) =
+            (is_option, word == "--bind" || word == "-b", next_alone)
+        {
+            check_endpoint(lab, endpoint)?;
+            if !node.binds.iter().any(|b| b == endpoint) {
+                args.push(Arg::Each {
+                    option: word.clone(),
+                    endpoint: endpoint.to_string(),
+                });
+                words.next();
+                previous = None;
+                continue;
+            }
+        }
+        args.push(Arg::One(parts(lab, node, word, after_bind)?));
+        previous = Some(word);
+    }
+    Ok(args)
+}
+
+/// The endpoint name if `word` is exactly one placeholder, `{name}`.
+fn alone(word: &str) -> Option<&str> {
+    let name = word.strip_prefix('{')?.strip_suffix('}')?;
+    (is_identifier(name) && name != REPLICA && name != DIR).then_some(name)
+}
+
+fn parts(
+    lab: &Lab,
+    node: &Node,
+    word: &str,
+    after_bind: bool,
+) -> std::result::Result<Vec<Part>, String> {
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    let mut rest = word;
+    while let Some(open) = rest.find('{') {
+        let close = rest[open..].find('}').map(|c| open + c);
+        let name = close
+            .map(|c| &rest[open + 1..c])
+            .filter(|n| is_identifier(n));
+        let (Some(close), Some(name)) = (close, name) else {
+            text.push_str(&rest[..=open]);
+            rest = &rest[open + 1..];
+            continue;
+        };
+        text.push_str(&rest[..open]);
+        if !text.is_empty() {
+            parts.push(Part::Text(std::mem::take(&mut text)));
+        }
+        parts.push(match name {
+            REPLICA => Part::Replica,
+            DIR => Part::Dir,
+            _ => {
+                check_endpoint(lab, name)?;
+                let binds = after_bind
+                    || word.starts_with("--bind=")
+                    || node.binds.iter().any(|b| b == name);
+                if binds {
+                    Part::Bind(name.to_string())
+                } else {
+                    Part::Connect(name.to_string())
+                }
+            }
+        });
+        rest = &rest[close + 1..];
+    }
+    text.push_str(rest);
+    if !text.is_empty() {
+        parts.push(Part::Text(text));
+    }
+    Ok(parts)
+}
+
+fn check_endpoint(lab: &Lab, name: &str) -> std::result::Result<(), String> {
+    if lab.endpoints.contains_key(name) {
+        Ok(())
+    } else {
+        Err(format!(
+            "unknown endpoint '{{{name}}}' (declare it under [endpoints])"
+        ))
+    }
+}
+
+pub(crate) fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// One instance per replica.
+fn expand(node_index: usize, node: &Node, args: &[Arg]) -> Vec<Instance> {
+    let mut binds = BTreeSet::new();
+    let mut connects = BTreeSet::new();
+    for arg in args {
+        match arg {
+            Arg::Each { endpoint, .. } => {
+                connects.insert(endpoint.clone());
+            }
+            Arg::One(parts) => {
+                for part in parts {
+                    match part {
+                        Part::Bind(e) => {
+                            binds.insert(e.clone());
+                        }
+                        Part::Connect(e) => {
+                            connects.insert(e.clone());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    binds.extend(node.binds.iter().cloned());
+    (1..=node.replicas)
+        .map(|replica| Instance {
+            name: if node.replicas == 1 {
+                node.name.clone()
+            } else {
+                format!("{}.{replica}", node.name)
+            },
+            node: node_index,
+            replica,
+            args: args.to_vec(),
+            binds: binds.iter().cloned().collect(),
+            connects: connects.iter().cloned().collect(),
+        })
+        .collect()
+}
+
+/// Endpoint name to the instances binding it.
+pub(crate) fn binders(instances: &[Instance]) -> BTreeMap<&str, Vec<usize>> {
+    let mut map: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, instance) in instances.iter().enumerate() {
+        for endpoint in &instance.binds {
+            map.entry(endpoint.as_str()).or_default().push(i);
+        }
+    }
+    map
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::spec::LabTransport;
+
+    #[test]
+    fn connect_options_repeat_for_each_binder() {
+        let lab = Lab::new("t")
+            .endpoint("dryer", LabTransport::Ipc)
+            .node(super::Node::new("dryer", ["zpull", "--bind", "{dryer}"]).replicas(2))
+            .node(super::Node::new(
+                "washer",
+                ["zpush", "-c", "{dryer}", "--data", "dish {replica}"],
+            ));
+        let plan = lab.plan().unwrap();
+        assert_eq!(plan.instance_names(), ["dryer.1", "dryer.2", "washer"]);
+        let washer = &plan.instances[2];
+        assert_eq!(washer.connects, ["dryer"]);
+        assert_eq!(
+            washer.args[1],
+            Arg::Each {
+                option: "-c".into(),
+                endpoint: "dryer".into()
+            }
+        );
+        assert_eq!(
+            washer.args[3],
+            Arg::One(vec![Part::Text("dish ".into()), Part::Replica])
+        );
+        assert_eq!(plan.instances[0].binds, ["dryer"]);
+    }
+
+    #[test]
+    fn text_that_is_not_a_placeholder_stays() {
+        let lab = Lab::new("t").node(super::Node::new("p", ["zpub", "--data", "{\"a\":1} {x y}"]));
+        let plan = lab.plan().unwrap();
+        assert_eq!(
+            plan.instances[0].args[2],
+            Arg::One(vec![Part::Text("{\"a\":1} {x y}".into())])
+        );
+    }
+}

@@ -1,0 +1,140 @@
+//! The processes of a lab: each node replica runs in its own process group, dies
+//! with zlab (even when zlab is killed with SIGKILL), and has its stdout and stderr
+//! read line by line on threads that send [`Output`] to the runner.
+
+use crate::sys;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::RawFd;
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc::Sender;
+use std::thread;
+
+/// Which output stream a line came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// A line, or the end of a stream, from one run (`generation`) of an instance.
+#[derive(Debug)]
+pub(crate) struct Output {
+    pub(crate) instance: usize,
+    pub(crate) generation: u32,
+    pub(crate) stream: Stream,
+    /// `None` at the end of the stream.
+    pub(crate) line: Option<String>,
+}
+
+/// What to start.
+pub(crate) struct Launch<'a> {
+    pub(crate) program: &'a Path,
+    pub(crate) args: &'a [String],
+    pub(crate) input: Option<&'a [u8]>,
+    pub(crate) netns: Option<RawFd>,
+    pub(crate) instance: usize,
+    pub(crate) generation: u32,
+}
+
+/// A running process group.
+pub(crate) struct Child {
+    child: std::process::Child,
+    group: u32,
+}
+
+impl Child {
+    /// Start `launch`, its output going to `output`.
+    pub(crate) fn spawn(launch: &Launch, output: &Sender<Output>) -> std::io::Result<Child> {
+        let mut command = Command::new(launch.program);
+        command
+            .args(launch.args)
+            .stdin(if launch.input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        sys::supervise(&mut command, launch.netns);
+        let mut child = command.spawn()?;
+        if let (Some(mut stdin), Some(input)) = (child.stdin.take(), launch.input) {
+            let input = input.to_vec();
+            // A node that stops reading early is judged by its exit code, not here.
+            thread::spawn(move || {
+                let _ = stdin.write_all(&input);
+            });
+        }
+        let tag = |stream| (launch.instance, launch.generation, stream, output.clone());
+        if let Some(stdout) = child.stdout.take() {
+            read_lines(stdout, tag(Stream::Stdout));
+        }
+        if let Some(stderr) = child.stderr.take() {
+            read_lines(stderr, tag(Stream::Stderr));
+        }
+        let group = child.id();
+        Ok(Child { child, group })
+    }
+
+    /// The process id (also its process group id).
+    pub(crate) fn id(&self) -> u32 {
+        self.group
+    }
+
+    /// Send `signal` to the whole process group.
+    pub(crate) fn signal(&self, signal: i32) {
+        // The group may be gone already: nothing left to signal.
+        let _ = sys::signal_group(self.group, signal);
+    }
+
+    /// The exit status, if the process has exited.
+    pub(crate) fn try_exit(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+}
+
+impl Drop for Child {
+    /// Nothing a lab started outlives it: kill the group, reap the leader.
+    fn drop(&mut self) {
+        if self.try_exit().is_none() {
+            self.signal(libc::SIGKILL);
+            let _ = self.child.wait();
+        } else {
+            // The leader is gone; its children, if any, go with the group.
+            self.signal(libc::SIGKILL);
+        }
+    }
+}
+
+fn read_lines(
+    stream: impl Read + Send + 'static,
+    (instance, generation, which, output): (usize, u32, Stream, Sender<Output>),
+) {
+    thread::spawn(move || {
+        let mut reader = BufReader::new(stream);
+        let mut buffer = Vec::new();
+        loop {
+            buffer.clear();
+            let line = match reader.read_until(b'\n', &mut buffer) {
+                Ok(0) | Err(_) => None,
+                Ok(_) => {
+                    if buffer.last() == Some(&b'\n') {
+                        buffer.pop();
+                    }
+                    Some(String::from_utf8_lossy(&buffer).into_owned())
+                }
+            };
+            let end = line.is_none();
+            let sent = output.send(Output {
+                instance,
+                generation,
+                stream: which,
+                line,
+            });
+            if end || sent.is_err() {
+                return;
+            }
+        }
+    });
+}

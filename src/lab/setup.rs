@@ -1,0 +1,113 @@
+//! What a run needs before its first node starts: each node's program found, and
+//! the lab's temporary directory; and how a command line is shown.
+
+use super::observe::RunOptions;
+use super::plan::Plan;
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// Each node's program: zpattern binaries from the binary directory, other
+/// programs as given (a bare name is looked up in PATH).
+pub(crate) fn resolve_programs(plan: &Plan, options: &RunOptions) -> Result<Vec<PathBuf>> {
+    let bin_dir = match &options.bin_dir {
+        Some(dir) => dir.clone(),
+        None => std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(Path::to_path_buf))
+            .unwrap_or_default(),
+    };
+    let mut programs = Vec::new();
+    for (node, plan_node) in plan.lab.nodes.iter().zip(&plan.nodes) {
+        let program = &node.run[0];
+        let path = match plan_node.binary {
+            Some(binary) => bin_dir.join(binary),
+            None if program.contains('/') => PathBuf::from(program),
+            None => search_path(program).unwrap_or_else(|| PathBuf::from(program)),
+        };
+        if !path.is_file() {
+            return Err(Error::usage(format!(
+                "node '{}': program '{program}' not found{}",
+                node.name,
+                if plan_node.binary.is_some() {
+                    format!(" in {} (run `make build`)", bin_dir.display())
+                } else {
+                    String::new()
+                }
+            )));
+        }
+        programs.push(path);
+    }
+    Ok(programs)
+}
+
+fn search_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+/// The lab's temporary directory (ipc sockets, `{dir}`), removed at the end.
+pub(crate) struct LabDir(pub(crate) PathBuf);
+
+impl LabDir {
+    pub(crate) fn create() -> Result<LabDir> {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        remove_stale();
+        let path = std::env::temp_dir().join(format!("zlab-{}-{n}", std::process::id()));
+        // Left by an earlier process with the same pid: stale.
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir(&path)
+            .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
+        Ok(LabDir(path))
+    }
+}
+
+/// Remove the directories of earlier runs whose zlab is gone (killed with SIGKILL,
+/// it could not remove its own).
+fn remove_stale() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("zlab-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+impl Drop for LabDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The command line as a shell would need it typed.
+pub(crate) fn shell_words(args: &[String]) -> String {
+    let plain = |a: &str| {
+        !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c))
+    };
+    args.iter()
+        .map(|a| {
+            if a.len() > 60 {
+                format!("<{} bytes>", a.len())
+            } else if plain(a) {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

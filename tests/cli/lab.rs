@@ -1,0 +1,523 @@
+//! zlab: the shipped labs pass; a failed expectation, a time limit and a bad lab
+//! file are named; stopping or killing zlab leaves no process and no network
+//! namespace behind; the HTML report renders in a real headless browser.
+
+use crate::support::{program, run, Bin, Finished, Proc, TempDir, DEADLINE};
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+use zpattern::lab::{Count, Expect, FaultAction, Lab, LabTransport, Node, Quiet, RunOptions};
+
+/// The labs in `patterns/`, each run by a test below.
+const SHIPPED: [&str; 6] = [
+    "pubsub",
+    "reqrep",
+    "pipeline",
+    "three-stage",
+    "three-stage-kill",
+    "lossy-link",
+];
+
+fn patterns() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("patterns")
+}
+
+fn zlab(args: &[&str]) -> Finished {
+    run(Bin::Zlab, args).start().finish()
+}
+
+fn run_shipped(name: &str) -> Finished {
+    let file = patterns().join(format!("{name}.lab"));
+    let done = zlab(&["run", "--quiet", file.to_str().unwrap()]).expect(0);
+    let verdict = done.lines().last().cloned().unwrap_or_default();
+    assert!(verdict.starts_with("verdict: PASS"), "{done:?}");
+    done
+}
+
+/// Write `text` as `name` in `dir` and return its path as a string.
+fn lab_file(dir: &TempDir, name: &str, text: &str) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn every_shipped_lab_has_a_test() {
+    let mut found: Vec<String> = std::fs::read_dir(patterns())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "lab"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    found.sort();
+    let mut shipped = SHIPPED.to_vec();
+    shipped.sort();
+    assert_eq!(found, shipped);
+}
+
+#[test]
+fn pubsub_lab_passes_and_shows_what_each_subscriber_received() {
+    let done = run_shipped("pubsub");
+    let text = done.lines().join("\n");
+    assert!(text.contains("longhair printed (5 lines):"), "{text}");
+    assert!(text.contains("    siamese | tam-o-shanter"), "{text}");
+}
+
+#[test]
+fn reqrep_lab_passes() {
+    run_shipped("reqrep");
+}
+
+#[test]
+fn pipeline_lab_passes() {
+    run_shipped("pipeline");
+}
+
+#[test]
+fn three_stage_lab_passes_with_the_sinks_verdict() {
+    let text = run_shipped("three-stage").lines().join("\n");
+    assert!(text.contains("sink said:"), "{text}");
+    assert!(
+        text.contains("complete: 10000 of 10000 items, each exactly once"),
+        "{text}"
+    );
+}
+
+#[test]
+fn three_stage_kill_lab_passes_with_the_missing_items_named() {
+    let text = run_shipped("three-stage-kill").lines().join("\n");
+    assert!(text.contains("resize.2    killed (fault)"), "{text}");
+    assert!(text.contains(": incomplete: "), "{text}");
+    assert!(!text.contains("each exactly once"), "{text}");
+}
+
+#[test]
+fn lossy_link_lab_passes() {
+    let done = run_shipped("lossy-link");
+    let text = done.lines().join("\n");
+    if zpattern_is_root() {
+        assert!(
+            text.contains("network: link left (10.77.0.1) <-> right (10.77.0.2)"),
+            "{text}"
+        );
+    } else {
+        assert!(text.contains("network namespaces unavailable"), "{text}");
+    }
+}
+
+const THREE_CATS: &str = r#"
+name = "three-cats"
+[endpoints]
+news = {}
+[[node]]
+name = "publisher"
+run = ["zpub", "--bind", "{news}", "--data", "siamese", "--count", "3"]
+[[node]]
+name = "sub"
+run = ["zsub", "--connect", "{news}", "--count", "3", "--timeout", "5s"]
+"#;
+
+#[test]
+fn a_failed_expectation_fails_the_lab_and_is_named() {
+    let dir = TempDir::new();
+    let text = format!("{THREE_CATS}expect = {{ received = 4, stdout = [\"^siamese$\"] }}\n");
+    let file = lab_file(&dir, "fail.lab", &text);
+    let done = zlab(&["run", "--quiet", &file]).expect(1);
+    let lines = done.lines();
+    assert!(
+        lines.contains(&"FAILED sub: expected received 4, found received 3".to_string()),
+        "{done:?}"
+    );
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("verdict: FAIL - 3 of 4 expectations held"),
+        "{done:?}"
+    );
+}
+
+#[test]
+fn the_time_limit_stops_the_lab_and_fails_it() {
+    let dir = TempDir::new();
+    let text = "name = \"forever\"\ntime_limit = \"1s\"\n[[node]]\nname = \"sub\"\nrun = [\"zsub\", \"--bind\", \"tcp://127.0.0.1:*\"]\n";
+    let file = lab_file(&dir, "slow.lab", text);
+    let started = Instant::now();
+    let done = zlab(&["run", "--quiet", &file]).expect(1);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let lines = done.lines();
+    assert!(
+        lines.contains(
+            &"FAILED sub: expected exit 0, found still running at the end; stopped".to_string()
+        ),
+        "{done:?}"
+    );
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("verdict: FAIL - time limit (1s) reached"),
+        "{done:?}"
+    );
+}
+
+#[test]
+fn the_json_report_has_counts_and_checks() {
+    let file = patterns().join("reqrep.lab");
+    let done = zlab(&["run", "--quiet", "--json", file.to_str().unwrap()]).expect(0);
+    let json: serde_json::Value = serde_json::from_str(&done.lines().join("\n")).unwrap();
+    assert_eq!(json["passed"], true);
+    assert_eq!(json["nodes"][1]["name"], "client");
+    assert_eq!(json["nodes"][1]["received"], 5);
+    assert!(json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["passed"] == true));
+}
+
+#[test]
+fn a_syntax_error_names_file_line_and_column() {
+    let dir = TempDir::new();
+    let file = lab_file(
+        &dir,
+        "bad.lab",
+        "name = \"x\"\n[[node]]\nname = \"a\nrun = []\n",
+    );
+    let done = zlab(&["run", &file]).expect(2);
+    let error = done.stderr_text();
+    assert!(error.starts_with(&format!("zlab: {file}:3:")), "{error}");
+}
+
+#[test]
+fn a_bad_field_and_an_unknown_endpoint_are_named() {
+    let dir = TempDir::new();
+    let text = THREE_CATS.replace("name = \"sub\"", "name = \"sub\"\nreplica = 2");
+    let file = lab_file(&dir, "bad.lab", &text);
+    let error = zlab(&["check", &file]).expect(2).stderr_text();
+    assert!(
+        error.starts_with(&format!("zlab: {file}:10:1: unknown field `replica`")),
+        "{error}"
+    );
+    let file = lab_file(
+        &dir,
+        "bad2.lab",
+        &THREE_CATS.replace("--connect\", \"{news}", "--connect\", \"{newz}"),
+    );
+    let error = zlab(&["check", &file]).expect(2).stderr_text();
+    assert_eq!(
+        error,
+        format!("zlab: {file}:8: node 'sub': unknown endpoint '{{newz}}' (declare it under [endpoints])")
+    );
+}
+
+#[test]
+fn the_worked_example_of_the_lab_readme_passes() {
+    let readme = std::fs::read_to_string(patterns().join("README.md")).unwrap();
+    let example = readme
+        .split("## A worked example")
+        .nth(1)
+        .and_then(|rest| rest.split("```toml\n").nth(1))
+        .and_then(|block| block.split("```").next())
+        .expect("a toml block after '## A worked example'");
+    let dir = TempDir::new();
+    let file = lab_file(&dir, "stop-saying.lab", example);
+    let done = zlab(&["run", "--quiet", &file]).expect(0);
+    assert!(
+        done.lines()
+            .contains(&"    Stop saying client 2".to_string()),
+        "{done:?}"
+    );
+}
+
+#[test]
+fn check_shows_the_plan() {
+    let file = patterns().join("pipeline.lab");
+    let done = zlab(&["check", file.to_str().unwrap()]).expect(0);
+    assert!(
+        done.lines()
+            .contains(&"2 nodes, 3 processes: dryer.1, dryer.2, washer".to_string()),
+        "{done:?}"
+    );
+}
+
+/// A lab that runs until stopped, with one node per host when namespaces are
+/// available.
+const FOREVER: &str = r#"
+name = "forever"
+time_limit = "5m"
+netns = "optional"
+[endpoints]
+q = {}
+[[link]]
+between = ["a", "b"]
+[[node]]
+name = "sink"
+host = "a"
+run = ["zpull", "--bind", "{q}"]
+[[node]]
+name = "source"
+host = "b"
+run = ["zpush", "--connect", "{q}", "--data", "x", "--count", "1000000", "--interval", "10ms"]
+"#;
+
+/// Start zlab on FOREVER; return it and the pids of its nodes once all started.
+fn start_forever(dir: &TempDir) -> (Proc, Vec<u32>) {
+    let file = lab_file(dir, "forever.lab", FOREVER);
+    let mut zlab = run(Bin::Zlab, &["run", &file]).start();
+    let mut pids = Vec::new();
+    let deadline = Instant::now() + DEADLINE;
+    while Instant::now() < deadline {
+        let Some(line) = zlab.stderr_line_within(deadline - Instant::now()) else {
+            break;
+        };
+        if let Some(pid) = line.split("started (pid ").nth(1) {
+            pids.push(pid.split(')').next().unwrap().parse().unwrap());
+        }
+        if line.contains("every node started") {
+            return (zlab, pids);
+        }
+    }
+    panic!("zlab did not start its nodes: {:?}", zlab.finish());
+}
+
+/// The network namespace of a process, e.g. `net:[4026532301]`.
+fn netns_of(pid: u32) -> Option<String> {
+    std::fs::read_link(format!("/proc/{pid}/ns/net"))
+        .ok()
+        .map(|l| l.to_string_lossy().into_owned())
+}
+
+/// Whether any process is in namespace `ns`.
+fn netns_in_use(ns: &str) -> bool {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .any(|pid| netns_of(pid).as_deref() == Some(ns))
+}
+
+/// Whether `pid` is gone (or a zombie, dead but not reaped by its new parent).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+    }
+}
+
+fn zpattern_is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+}
+
+/// Wait until every pid is gone and no process is in any of `namespaces`.
+fn assert_nothing_left(pids: &[u32], namespaces: &[String]) {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let alive: Vec<&u32> = pids.iter().filter(|&&p| !gone(p)).collect();
+        let used: Vec<&String> = namespaces.iter().filter(|n| netns_in_use(n)).collect();
+        if alive.is_empty() && used.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "left behind: processes {alive:?}, namespaces {used:?}"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The namespaces the nodes run in, other than our own.
+fn lab_namespaces(pids: &[u32]) -> Vec<String> {
+    let own = netns_of(std::process::id());
+    let namespaces: Vec<String> = pids
+        .iter()
+        .filter_map(|&p| netns_of(p))
+        .filter(|n| Some(n) != own.as_ref())
+        .collect();
+    if zpattern_is_root() {
+        assert_eq!(namespaces.len(), 2, "each node in its own namespace");
+    } else {
+        println!("note: not root, so the lab ran on loopback; only processes are checked");
+    }
+    namespaces
+}
+
+#[test]
+fn sigterm_stops_every_node_and_removes_the_namespaces() {
+    let dir = TempDir::new();
+    let (zlab, pids) = start_forever(&dir);
+    assert_eq!(pids.len(), 2);
+    let namespaces = lab_namespaces(&pids);
+    zlab.terminate();
+    let done = zlab.finish().expect(130);
+    assert!(
+        done.lines()
+            .last()
+            .unwrap()
+            .starts_with("verdict: FAIL - interrupted"),
+        "{done:?}"
+    );
+    assert_nothing_left(&pids, &namespaces);
+}
+
+#[test]
+fn sigkill_of_zlab_leaves_no_node_and_no_namespace() {
+    let dir = TempDir::new();
+    let (mut zlab, pids) = start_forever(&dir);
+    let namespaces = lab_namespaces(&pids);
+    let lab_dir = std::env::temp_dir().join(format!("zlab-{}-0", zlab.id()));
+    assert!(lab_dir.is_dir(), "{}", lab_dir.display());
+    zlab.kill();
+    zlab.wait_with_deadline(DEADLINE).expect("zlab ended");
+    assert_nothing_left(&pids, &namespaces);
+    // The killed zlab could not remove its directory: the next run does.
+    run_shipped("reqrep");
+    assert!(!lab_dir.exists(), "{}", lab_dir.display());
+}
+
+#[test]
+fn a_killed_binder_restarts_on_the_same_endpoint() {
+    let dir = TempDir::new();
+    let text = r#"
+name = "crash"
+[endpoints]
+q = {}
+[[node]]
+name = "sink"
+run = ["zpull", "--bind", "{q}", "--timeout", "3s"]
+[[node]]
+name = "source"
+run = ["zpush", "--connect", "{q}", "--data", "x", "--count", "30", "--interval", "50ms", "--linger", "10s"]
+expect = { sent = 30 }
+[[fault]]
+at = "300ms"
+kill = "sink"
+[[fault]]
+at = "600ms"
+restart = "sink"
+"#;
+    let file = lab_file(&dir, "crash.lab", text);
+    let done = zlab(&["run", "--json", &file]).expect(0);
+    let json: serde_json::Value = serde_json::from_str(&done.lines().join("\n")).unwrap();
+    let events: Vec<String> = json["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"] == "sink")
+        .map(|e| e["text"].as_str().unwrap().to_string())
+        .collect();
+    let starts: Vec<&String> = events.iter().filter(|e| e.starts_with("started")).collect();
+    assert_eq!(starts.len(), 2, "{events:?}");
+    assert!(
+        starts[0].contains("--bind 'tcp://127.0.0.1:*'"),
+        "{events:?}"
+    );
+    let port = starts[1]
+        .split("--bind tcp://127.0.0.1:")
+        .nth(1)
+        .map(|r| r.split(' ').next().unwrap());
+    assert!(
+        port.is_some_and(|p| p.parse::<u16>().is_ok()),
+        "restarted on the reported port: {events:?}"
+    );
+    assert!(
+        events.contains(&"fault: SIGKILL sent".to_string()),
+        "{events:?}"
+    );
+    assert!(events.contains(&"fault: restart".to_string()), "{events:?}");
+    assert!(json["nodes"][0]["received"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn a_lab_built_in_code_runs_from_the_library() {
+    let lab = Lab::new("stop-saying")
+        .endpoint("talk", LabTransport::Ipc)
+        .node(
+            Node::new(
+                "server",
+                ["zrep", "--bind", "{talk}", "--reply", "Stop saying {}"],
+            )
+            .background(),
+        )
+        .node(
+            Node::new("client", ["zreq", "--connect", "{talk}", "--timeout", "5s"])
+                .input("message #1\nmessage #2\n")
+                .expect(
+                    Expect::default()
+                        .received(Count::Exactly(2))
+                        .stdout("^Stop saying message #2$"),
+                ),
+        )
+        .fault(Duration::from_secs(50), "server", FaultAction::Restart);
+    let mut options = RunOptions::default();
+    options.bin_dir = Path::new(env!("CARGO_BIN_EXE_zpub"))
+        .parent()
+        .map(Path::to_path_buf);
+    let report = lab.plan().unwrap().run(&options, &mut Quiet).unwrap();
+    assert!(report.passed, "{}", report.to_text());
+    assert_eq!(report.nodes[0].state, "stopped");
+}
+
+/// Debian's Chromium, if installed (CI installs it).
+fn chromium() -> Option<&'static str> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+}
+
+#[test]
+fn the_html_report_renders_in_headless_chromium() {
+    let dir = TempDir::new();
+    let html = dir.path().join("report.html");
+    let file = patterns().join("pipeline.lab");
+    zlab(&[
+        "run",
+        "--quiet",
+        "--report",
+        html.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ])
+    .expect(0);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        !page.contains("http://") || !page.contains("src="),
+        "no external assets"
+    );
+    let Some(chromium) = chromium() else {
+        println!(
+            "note: chromium is not installed; .ci/run installs it. Skipping the browser check."
+        );
+        return;
+    };
+    let profile = dir.path().join("profile");
+    let url = format!("file://{}", html.display());
+    let args = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        &format!("--user-data-dir={}", profile.display()),
+        "--dump-dom",
+        &url,
+    ];
+    let done = program("chromium", chromium, &args).start().finish();
+    let dom = done.lines().join("\n");
+    assert!(dom.contains("<svg id=\"timeline\""), "{done:?}");
+    for node in ["dryer.1", "dryer.2", "washer"] {
+        assert!(
+            dom.contains(&format!("<polyline data-node=\"{node}\"")),
+            "{node}: {dom}"
+        );
+    }
+    assert!(dom.contains("verdict: PASS"), "{dom}");
+}
