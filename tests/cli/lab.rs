@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 use zpattern::lab::{Count, Expect, FaultAction, Lab, LabTransport, Node, Quiet, RunOptions};
 
 /// The labs in `patterns/`, each run by a test below.
-const SHIPPED: [&str; 6] = [
+const SHIPPED: [&str; 7] = [
     "pubsub",
     "reqrep",
     "pipeline",
     "three-stage",
     "three-stage-kill",
     "lossy-link",
+    "slow-subscriber",
 ];
 
 fn patterns() -> PathBuf {
@@ -90,6 +91,13 @@ fn three_stage_kill_lab_passes_with_the_missing_items_named() {
     assert!(text.contains("resize.2    killed (fault)"), "{text}");
     assert!(text.contains(": incomplete: "), "{text}");
     assert!(!text.contains("each exactly once"), "{text}");
+}
+
+#[test]
+fn slow_subscriber_lab_passes_with_the_gaps_reported() {
+    let text = run_shipped("slow-subscriber").lines().join("\n");
+    assert!(text.contains("slow said:"), "{text}");
+    assert!(text.contains("zsub: batch 7: incomplete: "), "{text}");
 }
 
 #[test]
