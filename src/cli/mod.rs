@@ -35,8 +35,8 @@ use std::process::ExitCode;
 /// SIGTERM, print any error as one line on stderr and map it to the exit code.
 ///
 /// A run that was interrupted exits 130 (after SIGINT and SIGTERM alike: the handler
-/// cannot tell them apart) and has printed `NAME: interrupted: sent N, received M,
-/// dropped K` on stderr, from its reporter or, if it had none yet, from here.
+/// cannot tell them apart) after printing `NAME: interrupted: sent N, received M,
+/// dropped K` on stderr, from the counters of its reporter.
 pub fn main<A: Parser>(run: fn(A, &Stop) -> Result<()>) -> ExitCode {
     let args = A::parse();
     let name = A::command().get_name().to_string();
@@ -53,10 +53,10 @@ pub fn main<A: Parser>(run: fn(A, &Stop) -> Result<()>) -> ExitCode {
         Err(e) => e.kind() == ErrorKind::Interrupted,
     };
     if interrupted {
-        if !stats::interrupted_summary_printed() {
-            let nothing = stats::Counters::default();
-            eprintln!("{name}: {}", stats::interrupted_summary(&nothing));
-        }
+        eprintln!(
+            "{name}: {}",
+            stats::interrupted_summary(&stats::run_counters())
+        );
         return ExitCode::from(ErrorKind::Interrupted.exit_code());
     }
     match outcome {

@@ -133,8 +133,9 @@ pub struct Reporter {
 
 impl Reporter {
     /// Start reporting `counters` every `every` (`None`: never, and no final line);
-    /// with `verbose`, print a summary line at the end; if `stop` was requested by
-    /// then, print the interrupted summary line whatever `verbose` says.
+    /// with `verbose`, print a summary line at the end unless `stop` was requested
+    /// by then. The counters become the process's [`run_counters`], from which the
+    /// runner prints the interrupted summary.
     pub fn start(
         name: &'static str,
         counters: Arc<Counters>,
@@ -142,6 +143,7 @@ impl Reporter {
         verbose: bool,
         stop: Stop,
     ) -> Reporter {
+        *RUN_COUNTERS.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&counters));
         let started = Instant::now();
         let done = Arc::new((Mutex::new(false), Condvar::new()));
         let thread = every.map(|every| {
@@ -217,22 +219,27 @@ impl Drop for Reporter {
             let json = self.counters.to_json(self.started.elapsed(), true);
             eprintln!("{}: stats {json}", self.name);
         }
-        if self.stop.is_requested() {
-            eprintln!("{}: {}", self.name, self.interrupted_summary());
-            INTERRUPTED_SUMMARY_PRINTED.store(true, Ordering::SeqCst);
-        } else if self.verbose {
+        // An interrupted run gets the interrupted summary from the runner instead.
+        if self.verbose && !self.stop.is_requested() {
             eprintln!("{}: {}", self.name, self.summary());
         }
     }
 }
 
-/// Whether a [`Reporter`] has printed the interrupted summary: then the runner does
-/// not print the bare "interrupted" error as well.
-static INTERRUPTED_SUMMARY_PRINTED: AtomicBool = AtomicBool::new(false);
+/// The counters of the last [`Reporter`] started in this process.
+static RUN_COUNTERS: Mutex<Option<Arc<Counters>>> = Mutex::new(None);
 
-/// Whether the interrupted summary line was printed by a [`Reporter`].
-pub fn interrupted_summary_printed() -> bool {
-    INTERRUPTED_SUMMARY_PRINTED.load(Ordering::SeqCst)
+/// The counters of this process's run (those of its [`Reporter`]; zeros if none
+/// was started yet). The runner reads them for the interrupted summary after the
+/// run has returned, so what the run recorded on its way out (a subscriber's
+/// gaps) is included, and a signal that interrupts a call before the stop flag is
+/// even set still gets its summary.
+pub fn run_counters() -> Arc<Counters> {
+    RUN_COUNTERS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .unwrap_or_default()
 }
 
 /// The interrupted summary of `counters`; see [`Reporter::interrupted_summary`].

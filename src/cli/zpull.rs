@@ -1,7 +1,7 @@
 //! `zpull`: print the messages handed to this puller; or, as a pipeline stage, pass
 //! them on (`--push`); or, as a sink, account for a batch (`--sink`).
 
-use crate::cli::args::{report_bound, HeaderArgs, ReceiveArgs, SocketArgs};
+use crate::cli::args::{report_bound, require, HeaderArgs, ReceiveArgs, SocketArgs};
 use crate::cli::run::receive_all;
 use crate::cli::sink::{self, SinkArgs};
 use crate::cli::worker::{self, StageArgs};
@@ -40,6 +40,11 @@ pub struct Args {
 
 /// Run `zpull`.
 pub fn run(args: Args, stop: &Stop) -> Result<()> {
+    let plain = !args.sink.sink && args.stage.push.is_empty();
+    require(
+        args.receive.rate.is_none() || plain,
+        "--rate paces a plain zpull, not --sink or --push",
+    )?;
     if args.sink.sink {
         return sink::run(&args.socket, &args.receive, &args.sink, stop);
     }

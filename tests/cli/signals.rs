@@ -3,7 +3,7 @@
 //! line `NAME: interrupted: sent N, received M, dropped K` on stderr and exits 130.
 //! A second Ctrl-C ends a binary that is still busy at once.
 
-use crate::support::{run, Bin, Finished, Proc, ANY, DEADLINE};
+use crate::support::{bind_ephemeral, run, zmq_socket, Bin, Finished, Proc, ANY, DEADLINE};
 use std::time::Duration;
 
 /// Interrupt `proc` with `signal` and collect how it ended.
@@ -154,4 +154,33 @@ fn a_second_ctrl_c_ends_a_busy_binary_at_once() {
     zrep.signal(libc::SIGINT);
     let status = zrep.wait_with_deadline(DEADLINE).expect("exits at once");
     assert_eq!(status.code(), Some(130));
+}
+
+#[test]
+fn an_interrupted_zsub_reports_its_gaps_and_counts_them_as_dropped() {
+    let context = zmq::Context::new();
+    let publisher = zmq_socket(&context, zmq::XPUB);
+    let endpoint = bind_ephemeral(&publisher);
+    let mut zsub = run(Bin::Zsub, &["--connect", &endpoint, "--header"]).start();
+    publisher.recv_bytes(0).expect("zsub subscribes");
+    for seq in [0u64, 1, 3] {
+        let mut header = b"ZPH\x01\0\0\0\0".to_vec();
+        header.extend(5u64.to_be_bytes());
+        header.extend(seq.to_be_bytes());
+        header.extend([0u8; 16]);
+        publisher
+            .send_multipart([b"tick".to_vec(), header], 0)
+            .unwrap();
+    }
+    for _ in 0..3 {
+        assert_eq!(zsub.line(), "tick");
+    }
+    let out = interrupt(zsub, libc::SIGINT);
+    assert_eq!(
+        out.errors(),
+        [
+            "zsub: batch 5: incomplete: 3 items, end of stream not seen (size unknown); missing at least 1: 2",
+            "zsub: interrupted: sent 0, received 3, dropped 1",
+        ]
+    );
 }
