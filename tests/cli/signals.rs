@@ -7,8 +7,11 @@ use crate::support::{bind_ephemeral, run, zmq_socket, Bin, Finished, Proc, ANY, 
 use std::time::Duration;
 
 /// Interrupt `proc` with `signal` and collect how it ended.
-fn interrupt(proc: Proc, signal: libc::c_int) -> Finished {
+fn interrupt(mut proc: Proc, signal: libc::c_int) -> Finished {
     proc.signal(signal);
+    // Wait before finishing: finishing closes stdin, and a sender that saw the end
+    // of its input before the signal would rightly end with 0.
+    proc.wait_with_deadline(DEADLINE);
     proc.finish().expect(130)
 }
 
