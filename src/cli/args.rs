@@ -193,7 +193,7 @@ pub fn size_arg(text: &str) -> Result<usize, String> {
 pub fn report_bound(name: &str, args: &SocketArgs, endpoints: &[Endpoint]) {
     if !args.quiet {
         for endpoint in endpoints {
-            eprintln!("{name}: bound {endpoint}");
+            note!("{name}: bound {endpoint}");
         }
     }
 }

@@ -6,6 +6,15 @@
 //! error, 2 usage error or timeout, 3 a batch incomplete or inconsistent (`zpull
 //! --sink`), 130 interrupted by SIGINT or SIGTERM.
 
+/// Write one line on stderr, like `eprintln!`, but never panic: a closed or full
+/// stderr (`2>&- `, a reader that went away) loses the line instead of the run.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod args;
 mod exec;
 mod input;
@@ -38,12 +47,12 @@ use std::process::ExitCode;
 /// cannot tell them apart) after printing `NAME: interrupted: sent N, received M,
 /// dropped K` on stderr, from the counters of its reporter.
 pub fn main<A: Parser>(run: fn(A, &Stop) -> Result<()>) -> ExitCode {
-    let args = A::parse();
+    let args = parse_args::<A>();
     let name = A::command().get_name().to_string();
     let stop = match Stop::on_signals() {
         Ok(stop) => stop,
         Err(e) => {
-            eprintln!("{name}: {e}");
+            note!("{name}: {e}");
             return ExitCode::from(e.exit_code());
         }
     };
@@ -53,7 +62,7 @@ pub fn main<A: Parser>(run: fn(A, &Stop) -> Result<()>) -> ExitCode {
         Err(e) => e.kind() == ErrorKind::Interrupted,
     };
     if interrupted {
-        eprintln!(
+        note!(
             "{name}: {}",
             stats::interrupted_summary(&stats::run_counters())
         );
@@ -63,8 +72,40 @@ pub fn main<A: Parser>(run: fn(A, &Stop) -> Result<()>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{name}: {e}");
+            note!("{name}: {e}");
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// Parse the command line of `A`. `--help` and `--version` print and exit 0; a usage
+/// error is one line, `NAME: what is wrong (see NAME --help)`, and exit 2.
+pub fn parse_args<A: Parser>() -> A {
+    match A::try_parse() {
+        Ok(args) => args,
+        Err(e)
+            if !e.use_stderr()
+                || e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            e.exit()
+        }
+        Err(e) => {
+            let name = A::command().get_name().to_string();
+            note!("{name}: {} (see {name} --help)", one_line(&e.to_string()));
+            std::process::exit(i32::from(ErrorKind::Usage.exit_code()));
+        }
+    }
+}
+
+/// clap's error text (`error: ...`, details, a usage block, a hint) as one line: the
+/// message and its details, without the usage and the hint.
+fn one_line(rendered: &str) -> String {
+    let message = rendered.split("\n\nUsage:").next().unwrap_or(rendered);
+    let message = message
+        .split("\n\nFor more information")
+        .next()
+        .unwrap_or(message);
+    let words: Vec<&str> = message.split_whitespace().collect();
+    let line = words.join(" ");
+    line.strip_prefix("error: ").unwrap_or(&line).to_string()
 }

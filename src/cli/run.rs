@@ -160,14 +160,14 @@ fn wait(
             Ok(_) => Ok(Arrival::Message),
             Err(e) => {
                 receiving.counters.add_malformed();
-                eprintln!("{name}: warning: dropped a message: {e}");
+                note!("{name}: warning: dropped a message: {e}");
                 Ok(Arrival::Skipped)
             }
         },
         Ok(false) => Ok(Arrival::Idle),
         Err(e) if is_recoverable(&e) => {
             receiving.counters.add_skipped();
-            eprintln!("{name}: warning: {e}");
+            note!("{name}: warning: {e}");
             Ok(Arrival::Skipped)
         }
         Err(e) => Err(e),

@@ -95,7 +95,7 @@ fn collect<W: Write>(
             Some(Delivery::End(_)) => {}
             Some(Delivery::Malformed(e)) => {
                 counters.add_malformed();
-                eprintln!("zpull: warning: {e}");
+                note!("zpull: warning: {e}");
             }
         }
     }
@@ -104,15 +104,15 @@ fn collect<W: Write>(
 
 fn print_report(report: &Report, format: ReportFormat, quiet: bool) {
     match format {
-        ReportFormat::Json => eprintln!("zpull: report {}", report.to_json()),
+        ReportFormat::Json => note!("zpull: report {}", report.to_json()),
         ReportFormat::Text if quiet && report.is_complete() => {}
         ReportFormat::Text => {
             let lines = report.lines();
             if lines.is_empty() {
-                eprintln!("zpull: no batch seen");
+                note!("zpull: no batch seen");
             }
             for line in lines {
-                eprintln!("zpull: {line}");
+                note!("zpull: {line}");
             }
         }
     }

@@ -160,7 +160,7 @@ impl Reporter {
                         return;
                     }
                     if timeout.timed_out() {
-                        eprintln!(
+                        note!(
                             "{name}: stats {}",
                             counters.to_json(started.elapsed(), false)
                         );
@@ -217,11 +217,11 @@ impl Drop for Reporter {
         self.stop_thread();
         if self.every.is_some() {
             let json = self.counters.to_json(self.started.elapsed(), true);
-            eprintln!("{}: stats {json}", self.name);
+            note!("{}: stats {json}", self.name);
         }
         // An interrupted run gets the interrupted summary from the runner instead.
         if self.verbose && !self.stop.is_requested() {
-            eprintln!("{}: {}", self.name, self.summary());
+            note!("{}: {}", self.name, self.summary());
         }
     }
 }

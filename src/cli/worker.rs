@@ -59,7 +59,7 @@ pub fn run(
             if e.kind() == ErrorKind::Protocol {
                 problem_counters.add_malformed();
             }
-            eprintln!("zpull: warning: {e}");
+            note!("zpull: warning: {e}");
         })
         .spawn(move |msg| item.process(msg))?;
     report_bound("zpull", socket, workers.input_endpoints());

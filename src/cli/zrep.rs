@@ -57,7 +57,7 @@ impl Responder {
             Responder::Exec(filter) => {
                 let filtered = filter.run(request)?;
                 if let Some(failure) = filtered.failure {
-                    eprintln!("zrep: warning: {failure}; replying with its output");
+                    note!("zrep: warning: {failure}; replying with its output");
                 }
                 Ok(filtered.message)
             }

@@ -88,7 +88,7 @@ fn has_loss(report: &Report) -> bool {
 /// lost or with `--verbose`, unless `--quiet`.
 fn print_gaps(report: &Report, socket: &SocketArgs) {
     if socket.format == Format::Json {
-        eprintln!("zsub: report {}", report.to_json());
+        note!("zsub: report {}", report.to_json());
         return;
     }
     if socket.quiet || !(socket.verbose || has_loss(report)) {
@@ -96,9 +96,9 @@ fn print_gaps(report: &Report, socket: &SocketArgs) {
     }
     let lines = report.lines();
     if lines.is_empty() {
-        eprintln!("zsub: no batch header seen");
+        note!("zsub: no batch header seen");
     }
     for line in lines {
-        eprintln!("zsub: {line}");
+        note!("zsub: {line}");
     }
 }

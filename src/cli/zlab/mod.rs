@@ -60,7 +60,7 @@ pub struct RunArgs {
 
 /// Parse the arguments, run, print, choose the exit code.
 pub fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = crate::cli::parse_args::<Args>();
     let outcome = match args.command {
         Command::Run(run_args) => run(&run_args),
         Command::Check { file } => check(&file),
@@ -68,7 +68,7 @@ pub fn main() -> ExitCode {
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("zlab: {e}");
+            note!("zlab: {e}");
             ExitCode::from(e.exit_code())
         }
     }
