@@ -70,6 +70,7 @@ impl Socket {
             .socket(kind)
             .map_err(|e| Error::zmq(format!("cannot create a {role} socket"), e))?;
         configure(&socket, options, binds.iter().chain(&connects))
+            .and_then(|()| socket.set_immediate(deals_to_one(kind)))
             .map_err(|e| Error::zmq(format!("cannot configure the {role} socket"), e))?;
         let monitor = Monitor::attach(&context, &socket)?;
         let mut endpoints = Vec::with_capacity(binds.len());
@@ -195,6 +196,23 @@ impl Socket {
                 return Ok(true);
             }
             left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        }
+    }
+
+    /// Wait until a send would not block, up to `wait` (`None`: until then or a
+    /// stop). `Ok(false)` if the time ran out.
+    pub(crate) fn wait_writable(&self, wait: Option<Duration>) -> Result<bool> {
+        let deadline = wait.map(|wait| Instant::now() + wait);
+        loop {
+            self.check_stop()?;
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let slice = left.map_or(WAIT_SLICE, |left| left.min(WAIT_SLICE));
+            if self.poll(zmq::POLLOUT, slice)? {
+                return Ok(true);
+            }
+            if left.is_some_and(|left| left <= slice) {
+                return Ok(false);
+            }
         }
     }
 
@@ -373,6 +391,15 @@ fn configure<'a>(
         socket.set_ipv6(true)?;
     }
     Ok(())
+}
+
+/// Whether a socket of `kind` hands each message to one peer of its choice (PUSH,
+/// REQ). Such a socket is made to queue only to peers whose connection is up
+/// (`ZMQ_IMMEDIATE`): otherwise a connected endpoint whose peer is down, or died,
+/// keeps its share of the round-robin, and that share waits, or is lost, in a queue
+/// nobody reads while live peers sit idle.
+fn deals_to_one(kind: zmq::SocketType) -> bool {
+    matches!(kind, zmq::PUSH | zmq::REQ)
 }
 
 /// The endpoint libzmq actually bound (wildcard port resolved).

@@ -41,6 +41,45 @@ pub(crate) fn send_all(
     Ok(sent)
 }
 
+/// A line printed on stderr if a wait is still going on after a second, unless the
+/// notice is dropped first: a sender that seems to hang is usually waiting for a
+/// peer that is not there, and should say so.
+pub(crate) struct Notice {
+    cancel: Option<std::sync::mpsc::Sender<()>>,
+}
+
+impl Notice {
+    /// How long a wait goes unannounced.
+    const AFTER: Duration = Duration::from_secs(1);
+
+    /// Print `NAME: waiting for WHAT` after [`Notice::AFTER`] unless dropped before
+    /// (or `quiet`).
+    pub(crate) fn waiting(name: &'static str, what: String, quiet: bool) -> Notice {
+        if quiet {
+            return Notice { cancel: None };
+        }
+        let (cancel, cancelled) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                cancelled.recv_timeout(Notice::AFTER)
+            {
+                note!("{name}: waiting for {what}");
+            }
+        });
+        Notice {
+            cancel: Some(cancel),
+        }
+    }
+}
+
+impl Drop for Notice {
+    fn drop(&mut self) {
+        if let Some(cancel) = self.cancel.take() {
+            let _ = cancel.send(());
+        }
+    }
+}
+
 /// `msg` with the next header of `batch` appended, if header mode is on.
 pub(crate) fn stamped(batch: &mut Option<Batch>, msg: Message) -> Message {
     match batch {

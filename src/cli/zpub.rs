@@ -1,7 +1,7 @@
 //! `zpub`: publish messages from stdin, a file or `--data`.
 
 use crate::cli::args::{duration_arg, report_bound, SocketArgs, SourceArgs, StampArgs};
-use crate::cli::run::{send_all, stamped};
+use crate::cli::run::{send_all, stamped, Notice};
 use crate::cli::MessageSource;
 use crate::error::Result;
 use crate::frame::Frame;
@@ -53,6 +53,8 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
         publisher.set_no_drop(true)?;
     }
     if !args.no_wait && args.subscribers > 0 {
+        let what = format!("{} subscriber(s) to subscribe", args.subscribers);
+        let _notice = Notice::waiting("zpub", what, args.socket.quiet);
         publisher.wait_for_subscribers(args.subscribers, args.wait_timeout)?;
     }
     let topic = args.topic.as_deref().map(Frame::from);

@@ -1,7 +1,7 @@
 //! `zpush`: hand out messages to pullers.
 
 use crate::cli::args::{duration_arg, report_bound, SocketArgs, SourceArgs, StampArgs};
-use crate::cli::run::{send_all, stamped};
+use crate::cli::run::{send_all, stamped, Notice};
 use crate::cli::MessageSource;
 use crate::error::Result;
 use crate::pipeline::Pusher;
@@ -28,12 +28,13 @@ pub struct Args {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub stamp: StampArgs,
-    /// Before the first send, wait until N pullers have connected, so that workers
-    /// connecting to a bound zpush share the batch from its first message.
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub pullers: usize,
-    /// Give up (exit 2) if the --pullers have not connected within DUR.
-    #[arg(long, value_name = "DUR", value_parser = duration_arg, requires = "pullers")]
+    /// Before the first send, wait until N pullers have connected, so that every
+    /// worker shares the batch from its first message. Default: as many as
+    /// --connect endpoints (0 when only binding).
+    #[arg(long, value_name = "N")]
+    pub pullers: Option<usize>,
+    /// Give up (exit 2) if the pullers have not connected within DUR.
+    #[arg(long, value_name = "DUR", value_parser = duration_arg)]
     pub wait_timeout: Option<Duration>,
 }
 
@@ -42,15 +43,25 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     let mut source = MessageSource::open(&args.source, args.socket.format, stop)?;
     let mut pusher = Pusher::open(args.socket.options(stop))?;
     report_bound("zpush", &args.socket, pusher.endpoints());
-    if args.pullers > 0 {
-        pusher.wait_for_pullers(args.pullers, args.wait_timeout)?;
-    }
+    let pullers = args.pullers.unwrap_or(args.socket.endpoints.connect.len());
+    let mut waited = pullers == 0;
+    let mut fair_start = |pusher: &mut Pusher| -> Result<()> {
+        if !waited {
+            let what = format!("{pullers} puller(s) to connect");
+            let _notice = Notice::waiting("zpush", what, args.socket.quiet);
+            pusher.wait_for_pullers(pullers, args.wait_timeout)?;
+            waited = true;
+        }
+        Ok(())
+    };
     let mut batch = args.stamp.batch(&args.source);
     let (counters, _report) = args.socket.reporter("zpush", stop);
     send_all(&mut source, &args.source, stop, &counters, |msg| {
+        fair_start(&mut pusher)?;
         pusher.send(stamped(&mut batch, msg))
     })?;
     if let Some(batch) = &batch {
+        fair_start(&mut pusher)?;
         pusher.send_to_each(batch.end())?;
     }
     pusher.close()?;

@@ -3,8 +3,9 @@
 use crate::cli::args::{duration_arg, report_bound, SocketArgs, SourceArgs};
 use crate::cli::run::send_all;
 use crate::cli::{MessageSource, MessageWriter};
+use crate::duration;
 use crate::error::Result;
-use crate::reqrep::Requester;
+use crate::reqrep::{Requester, Retry};
 use crate::stop::Stop;
 use clap::Parser;
 use std::time::Duration;
@@ -21,20 +22,51 @@ pub struct Args {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub source: SourceArgs,
-    /// Give up (exit 2) when a reply does not arrive within DUR.
+    /// Wait up to DUR for each reply (per attempt, with --retries); when none comes,
+    /// give up (exit 2).
     #[arg(short = 'W', long, value_name = "DUR", value_parser = duration_arg)]
     pub timeout: Option<Duration>,
+    /// Lazy Pirate: when a reply does not come within --timeout, close the socket,
+    /// open a fresh one and resend, up to N times, before giving up (exit 2).
+    #[arg(
+        short,
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        requires = "timeout"
+    )]
+    pub retries: u32,
+    /// The pause before the first resend; it doubles with each further one (at most
+    /// 5s), and up to half of it is drawn at random so that clients do not resend in
+    /// lockstep.
+    #[arg(long, value_name = "DUR", default_value = "100ms", value_parser = duration_arg)]
+    pub backoff: Duration,
 }
 
 /// Run `zreq`.
 pub fn run(args: Args, stop: &Stop) -> Result<()> {
     let mut source = MessageSource::open(&args.source, args.socket.format, stop)?;
     let mut writer = MessageWriter::stdout(args.socket.format)?;
-    let mut requester = Requester::open(args.socket.options(stop))?;
+    let retry = Retry::new(args.retries).backoff(args.backoff);
+    let quiet = args.socket.quiet;
+    let mut requester = Requester::open(args.socket.options(stop))?
+        .retry(retry)
+        .on_resend(move |resend| {
+            if !quiet {
+                note!(
+                    "zreq: no reply within {}; resending (attempt {} of {})",
+                    duration::display(resend.timeout.unwrap_or_default()),
+                    resend.attempt,
+                    resend.attempts
+                );
+            }
+        });
     report_bound("zreq", &args.socket, requester.endpoints());
     let (counters, _report) = args.socket.reporter("zreq", stop);
-    let mut replies = 0;
+    let (mut sent, mut replies) = (0, 0);
     send_all(&mut source, &args.source, stop, &counters, |request| {
+        sent += 1;
+        counters.set_sent(sent);
         let reply = requester.request_timeout(request, args.timeout)?;
         replies += 1;
         counters.set_received(replies);

@@ -484,6 +484,8 @@ fn signal_name(signal: Signal) -> &'static str {
         Signal::Kill => "SIGKILL",
         Signal::Term => "SIGTERM",
         Signal::Int => "SIGINT",
+        Signal::Stop => "SIGSTOP",
+        Signal::Cont => "SIGCONT",
     }
 }
 

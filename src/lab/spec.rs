@@ -262,6 +262,11 @@ pub enum Signal {
     Term,
     /// SIGINT: Ctrl-C.
     Int,
+    /// SIGSTOP: the node freezes (a hung process: its connections stay open, it
+    /// reads nothing).
+    Stop,
+    /// SIGCONT: a frozen node carries on.
+    Cont,
 }
 
 impl Signal {
@@ -271,6 +276,8 @@ impl Signal {
             Signal::Kill => libc::SIGKILL,
             Signal::Term => libc::SIGTERM,
             Signal::Int => libc::SIGINT,
+            Signal::Stop => libc::SIGSTOP,
+            Signal::Cont => libc::SIGCONT,
         }
     }
 }

@@ -81,7 +81,9 @@
 //! without care, the first worker to connect takes the start of the batch while the
 //! others are still connecting. [`Pusher::wait_for_pullers`] waits, on connection
 //! events rather than sleeps, until N pullers are there. A pusher that connects to
-//! every puller needs no wait: it has a queue per endpoint from the start.
+//! its pullers waits the same way, for as many as it has endpoints (`zpush
+//! --connect` does so by default): a pusher deals only to pullers whose connection
+//! is up, and connections come up one by one.
 
 mod puller;
 mod pusher;

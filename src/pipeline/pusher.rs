@@ -10,6 +10,11 @@ use std::time::Duration;
 
 /// Sends each message to one connected puller, round-robin. Socket PUSH; peer PULL;
 /// send only.
+///
+/// Only pullers whose connection is up are dealt messages (`ZMQ_IMMEDIATE`), whether
+/// the pusher binds or connects: a worker that is down or has died gets no share, and
+/// with no puller up a send blocks (up to the send timeout) instead of queueing for
+/// nobody.
 pub struct Pusher {
     socket: Socket,
 }
@@ -49,7 +54,8 @@ impl Pusher {
     /// pullers connected at that moment, so without the wait the first worker to
     /// connect takes the whole start of the batch (the zguide's first-connect grab).
     /// After the wait, consecutive messages go to distinct pullers in turn. A pusher
-    /// that connects to each puller needs no wait: its queues exist from the start.
+    /// that connects to its pullers needs the wait too, with `count` its endpoints:
+    /// connections come up one by one, and the first would otherwise take the start.
     ///
     /// ```
     /// use std::time::Duration;

@@ -7,9 +7,12 @@
 //! | [`Replier`]   | REP    | REQ or DEALER | receive, then send | `zrep` |
 //!
 //! The exchange is strictly alternating. A plain REQ socket whose reply never comes is
-//! stuck for good; [`Requester::request`] instead gives up at its deadline with a
-//! [`crate::ErrorKind::Timeout`] error and replaces its socket, so the next request
-//! starts clean.
+//! stuck for good; [`Requester::request`] instead gives up at its deadline and
+//! replaces its socket, so the next request starts clean. With a [`Retry`] policy it
+//! resends, after a pause that doubles with each attempt and has random jitter, up
+//! to a number of retries (the zguide's Lazy Pirate): a server that is killed and
+//! restarted mid-stream costs the client a few timeouts, not its session, and each
+//! reply it gets is the reply to the request it last sent.
 //!
 //! ```
 //! use std::time::Duration;
@@ -35,6 +38,8 @@
 
 mod replier;
 mod requester;
+mod retry;
 
 pub use replier::Replier;
-pub use requester::Requester;
+pub use requester::{Requester, Resend};
+pub use retry::Retry;

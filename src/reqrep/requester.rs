@@ -1,28 +1,83 @@
-//! [`Requester`]: asks and waits for the answer, with a deadline.
+//! [`Requester`]: asks and waits for the answer, with a deadline, resending as its
+//! [`Retry`] policy says (Lazy Pirate).
 
 use crate::duration;
 use crate::endpoint::Endpoint;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, Message};
 use crate::options::Options;
+use crate::reqrep::Retry;
 use crate::socket::Socket;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Sends a request and waits for its reply. Socket REQ; peers REP or ROUTER.
+///
+/// A plain REQ socket whose reply is lost is stuck for good. A requester instead
+/// gives up on an attempt at its timeout, closes that socket at once (linger 0) and
+/// opens a fresh one; with a [`Retry`] policy it then pauses and resends, the
+/// zguide's Lazy Pirate. A reply is always the reply to the attempt last sent: the
+/// socket of an abandoned attempt is gone, so a late answer to it is never read.
+/// The server may still have handled an abandoned attempt, so a request that is
+/// retried should be safe to handle twice.
+///
+/// ```
+/// use std::time::Duration;
+/// use zpattern::reqrep::Retry;
+/// use zpattern::{ErrorKind, Message, Options, Requester};
+///
+/// // Nobody answers: three attempts of 50 ms, then a timeout error.
+/// let mut client = Requester::open(
+///     Options::new().bind("tcp://127.0.0.1:*").recv_timeout(Duration::from_millis(50)),
+/// )?
+/// .retry(Retry::new(2).backoff(Duration::from_millis(10)));
+/// let err = client.request(Message::new("anyone?")).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Timeout);
+/// assert_eq!(err.to_string(), "no reply after 3 attempts of 50ms each");
+/// assert_eq!(client.resends(), 2);
+/// # Ok::<(), zpattern::Error>(())
+/// ```
 pub struct Requester {
-    socket: Socket,
+    /// `None` only after rebuilding failed; every call then reports that.
+    socket: Option<Socket>,
     options: Options,
+    endpoints: Vec<Endpoint>,
+    retry: Retry,
+    resends: u64,
+    on_resend: Option<ResendHook>,
 }
+
+/// What a [`Requester`] tells its resend hook before each resend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resend {
+    /// The attempt about to be made, from 2.
+    pub attempt: u32,
+    /// All attempts the policy allows.
+    pub attempts: u32,
+    /// The per-attempt timeout that ran out.
+    pub timeout: Option<Duration>,
+    /// The pause before this resend.
+    pub pause: Duration,
+}
+
+type ResendHook = Box<dyn FnMut(&Resend) + Send>;
 
 impl Requester {
     /// Open a requester with `options`. The receive timeout in `options` is the
-    /// default deadline for each reply.
+    /// default deadline of each attempt. No retry policy: see [`Requester::retry`].
     pub fn open(options: Options) -> Result<Requester> {
         let socket = Socket::open(zmq::REQ, "requester", &options)?;
+        let endpoints = socket.endpoints().to_vec();
         // A rebuilt socket binds where this one did, not to a new wildcard port.
         let mut options = options;
-        options.binds = socket.endpoints().iter().map(Endpoint::to_string).collect();
-        Ok(Requester { socket, options })
+        options.binds = endpoints.iter().map(Endpoint::to_string).collect();
+        Ok(Requester {
+            socket: Some(socket),
+            options,
+            endpoints,
+            retry: Retry::none(),
+            resends: 0,
+            on_resend: None,
+        })
     }
 
     /// Open a requester connected to `endpoint` with default options.
@@ -30,43 +85,131 @@ impl Requester {
         Requester::open(Options::new().connect(endpoint))
     }
 
-    /// The bound endpoints, with wildcard ports resolved.
-    pub fn endpoints(&self) -> &[Endpoint] {
-        self.socket.endpoints()
+    /// Resend unanswered requests as `policy` says.
+    pub fn retry(mut self, policy: Retry) -> Requester {
+        self.retry = policy;
+        self
     }
 
-    /// Send `request` and wait for the reply, up to the receive timeout of the options.
+    /// Call `hook` before each resend, for example to log it.
+    pub fn on_resend(mut self, hook: impl FnMut(&Resend) + Send + 'static) -> Requester {
+        self.on_resend = Some(Box::new(hook));
+        self
+    }
+
+    /// The bound endpoints, with wildcard ports resolved.
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+
+    /// How many resends this requester has made, over all requests.
+    pub fn resends(&self) -> u64 {
+        self.resends
+    }
+
+    /// Send `request` and wait for the reply, each attempt up to the receive timeout
+    /// of the options.
     pub fn request(&mut self, request: Message) -> Result<Message> {
-        let timeout = self.socket.recv_timeout();
+        let timeout = self.options.recv_timeout;
         self.request_timeout(request, timeout)
     }
 
-    /// Send `request` and wait up to `timeout` (`None`: no limit) for the reply.
-    ///
-    /// On timeout the socket is replaced (a REQ socket cannot send again before it
-    /// receives), and a [`crate::ErrorKind::Timeout`] error is returned.
+    /// Send `request` and wait up to `timeout` (`None`: no limit) for the reply,
+    /// resending as the retry policy says. After the last attempt the error is a
+    /// [`ErrorKind::Timeout`]; the requester stays usable for the next request.
     pub fn request_timeout(
         &mut self,
         request: Message,
         timeout: Option<Duration>,
     ) -> Result<Message> {
-        self.socket.send(request)?;
-        let mut reply = Message::new(Frame::empty());
-        if self.socket.wait_recv_into(&mut reply, timeout)? {
-            return Ok(reply);
+        let attempts = self.retry.retries.saturating_add(1);
+        let mut request = Some(request);
+        for attempt in 1..=attempts {
+            if attempt > 1 {
+                self.pause_before_resend(attempt, attempts, timeout)?;
+            }
+            // Keep a copy only while a resend may still need it.
+            let sending = match request.take() {
+                Some(msg) if attempt < attempts => {
+                    request = Some(msg.clone());
+                    msg
+                }
+                Some(msg) => msg,
+                None => return Err(Error::usage("no request to send")),
+            };
+            if let Some(reply) = self.attempt(sending, timeout)? {
+                return Ok(reply);
+            }
+            self.rebuild()?;
         }
-        self.rebuild()?;
-        Err(Error::timeout(format!(
-            "no reply within {}",
-            duration::display(timeout.unwrap_or_default())
-        )))
+        let each = duration::display(timeout.unwrap_or_default());
+        Err(Error::timeout(match attempts {
+            1 => format!("no reply within {each}"),
+            n => format!("no reply after {n} attempts of {each} each"),
+        }))
     }
 
-    /// Drop the stuck socket at once (linger 0) and open a fresh one.
+    /// One attempt: send, then wait for the reply, both within `timeout` (with no
+    /// server connected, a REQ send would block). `None` when the time ran out.
+    fn attempt(&mut self, request: Message, timeout: Option<Duration>) -> Result<Option<Message>> {
+        let socket = self.socket()?;
+        let deadline = timeout.map(|t| Instant::now() + t);
+        if !socket.wait_writable(timeout)? {
+            return Ok(None);
+        }
+        socket.send(request)?;
+        let mut reply = Message::new(Frame::empty());
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        Ok(socket.wait_recv_into(&mut reply, left)?.then_some(reply))
+    }
+
+    fn pause_before_resend(
+        &mut self,
+        attempt: u32,
+        attempts: u32,
+        timeout: Option<Duration>,
+    ) -> Result<()> {
+        let pause = self.retry.pause(attempt - 1);
+        if let Some(hook) = self.on_resend.as_mut() {
+            hook(&Resend {
+                attempt,
+                attempts,
+                timeout,
+                pause,
+            });
+        }
+        self.resends += 1;
+        let slept = match &self.options.stop {
+            Some(stop) => stop.sleep(pause),
+            None => {
+                std::thread::sleep(pause);
+                true
+            }
+        };
+        if slept {
+            Ok(())
+        } else {
+            Err(Error::interrupted())
+        }
+    }
+
+    fn socket(&self) -> Result<&Socket> {
+        self.socket.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::Network,
+                "the requester lost its socket: reopening it failed earlier",
+            )
+        })
+    }
+
+    /// Drop the stuck socket at once (linger 0), then open a fresh one: in that
+    /// order, so that a bound endpoint is free again for the new socket.
     fn rebuild(&mut self) -> Result<()> {
-        let _ = self.socket.raw().set_linger(0);
-        let fresh = Socket::open(zmq::REQ, "requester", &self.options)?;
-        drop(std::mem::replace(&mut self.socket, fresh));
+        if let Some(stuck) = self.socket.take() {
+            let _ = stuck.raw().set_linger(0);
+            drop(stuck);
+        }
+        self.socket = Some(Socket::open(zmq::REQ, "requester", &self.options)?);
         Ok(())
     }
 }
