@@ -4,7 +4,7 @@
 //! may use port `*` (or `0`) for an ephemeral port; the socket then reports the
 //! resolved endpoint (see `endpoints()` on every role).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use std::fmt;
 use std::net::{IpAddr, ToSocketAddrs};
 use std::path::Path;
@@ -128,19 +128,65 @@ impl Endpoint {
         self.address.rsplit_once(':')
     }
 
-    /// Check what libzmq would only report vaguely when binding: a missing ipc
-    /// directory.
+    /// Check what libzmq would only report vaguely when binding, or not at all: a
+    /// missing ipc directory, or an ipc path where another process is listening
+    /// (libzmq would silently take the path over, cutting that process off).
     pub(crate) fn check_bindable(&self) -> Result<()> {
-        if let Some(path) = self.ipc_path().filter(|_| !self.has_wildcard_port()) {
-            let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-            if let Some(dir) = dir.filter(|d| !d.is_dir()) {
-                return Err(Error::usage(format!(
-                    "cannot bind {self}: directory {} does not exist",
-                    dir.display()
-                )));
-            }
+        let Some(path) = self.ipc_path().filter(|_| !self.has_wildcard_port()) else {
+            return Ok(());
+        };
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir.filter(|d| !d.is_dir()) {
+            return Err(Error::usage(format!(
+                "cannot bind {self}: directory {} does not exist",
+                dir.display()
+            )));
+        }
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(Error::new(
+                ErrorKind::Network,
+                format!(
+                    "cannot bind {self}: Address already in use (a process is listening there)"
+                ),
+            ));
         }
         Ok(())
+    }
+
+    /// The endpoint to hand libzmq for a bind. libzmq binds TCP to an address, an
+    /// interface name or `*`, and takes any other name for an interface that does not
+    /// exist ("No such device"); a host name such as `localhost` is resolved here.
+    pub(crate) fn for_bind(&self) -> Result<Endpoint> {
+        let Some((host, port)) = self.tcp_parts() else {
+            return Ok(self.clone());
+        };
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let is_interface = Path::new("/sys/class/net").join(bare).exists();
+        if host == "*" || bare.parse::<IpAddr>().is_ok() || is_interface {
+            return Ok(self.clone());
+        }
+        let addrs: Vec<IpAddr> = match (bare, 0).to_socket_addrs() {
+            Ok(addrs) => addrs.map(|a| a.ip()).collect(),
+            Err(e) => {
+                return Err(Error::usage(format!(
+                    "cannot bind {self}: '{bare}' is neither an address nor an interface, and does not resolve"
+                ))
+                .with_source(e))
+            }
+        };
+        let Some(ip) = addrs.iter().find(|ip| ip.is_ipv4()).or(addrs.first()) else {
+            return Err(Error::usage(format!(
+                "cannot bind {self}: host '{bare}' has no address"
+            )));
+        };
+        let address = match ip {
+            IpAddr::V4(v4) => format!("{v4}:{port}"),
+            IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+        };
+        Ok(Endpoint {
+            transport: Transport::Tcp,
+            address,
+        })
     }
 
     /// Check what libzmq would otherwise retry forever in silence: a wildcard where a

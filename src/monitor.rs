@@ -1,9 +1,10 @@
 //! Watching a socket's connections through libzmq's monitor: which peer connections
-//! are open (their file descriptors), how many handshakes succeeded, and the last
-//! handshake failure.
+//! are open (their file descriptors), which have completed their handshake, and what
+//! happened to the connections the socket made itself ([`PeerEvent`]s).
 
 use crate::error::{Error, Result};
-use std::collections::BTreeSet;
+use crate::peer::PeerEvent;
+use std::collections::{BTreeMap, VecDeque};
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -15,18 +16,45 @@ const EVENTS: u16 = (zmq_sys::ZMQ_EVENT_CONNECTED
     | zmq_sys::ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
     | zmq_sys::ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) as u16;
 
+/// Events kept for the role to take, at most; older ones are dropped.
+const MAX_PENDING_EVENTS: usize = 256;
+
+/// One open peer connection.
+struct Connection {
+    /// The endpoint connected to, or the bound endpoint that accepted it.
+    address: String,
+    /// Whether the socket made this connection (`connect`) rather than accepted it.
+    outgoing: bool,
+    /// Order of arrival: a handshake event names an address, not a connection, so
+    /// it is matched to the oldest connection of that address still handshaking.
+    arrival: u64,
+    handshaken: bool,
+    failed: bool,
+}
+
 /// The receiving end of a socket monitor and what it has learnt so far.
 pub(crate) struct Monitor {
     events: zmq::Socket,
-    peers: BTreeSet<RawFd>,
-    handshakes: u64,
-    disconnects: u64,
-    last_failure: Option<String>,
+    connections: BTreeMap<RawFd, Connection>,
+    arrivals: u64,
+    /// Addresses whose connection was lost, so that the next one is a reconnection.
+    lost: Vec<String>,
+    /// Handshake failures in a row, per address of an outgoing connection.
+    failures: BTreeMap<String, u32>,
+    news: VecDeque<PeerEvent>,
+    /// New connections (by descriptor), in order, when someone wants them.
+    newcomers: Option<VecDeque<RawFd>>,
 }
 
 impl Monitor {
-    /// Start monitoring `socket` (created in `context`).
-    pub(crate) fn attach(context: &zmq::Context, socket: &zmq::Socket) -> Result<Monitor> {
+    /// Start monitoring `socket` (created in `context`); with `newcomers`, keep the
+    /// descriptors of new connections for [`Monitor::take_newcomers`] from the
+    /// start.
+    pub(crate) fn attach(
+        context: &zmq::Context,
+        socket: &zmq::Socket,
+        newcomers: bool,
+    ) -> Result<Monitor> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let endpoint = format!(
             "inproc://zpattern.monitor.{}.{}",
@@ -43,10 +71,12 @@ impl Monitor {
         events.connect(&endpoint).map_err(fail)?;
         Ok(Monitor {
             events,
-            peers: BTreeSet::new(),
-            handshakes: 0,
-            disconnects: 0,
-            last_failure: None,
+            connections: BTreeMap::new(),
+            arrivals: 0,
+            lost: Vec::new(),
+            failures: BTreeMap::new(),
+            news: VecDeque::new(),
+            newcomers: newcomers.then(VecDeque::new),
         })
     }
 
@@ -67,42 +97,145 @@ impl Monitor {
             let event = u16::from_ne_bytes([head[0], head[1]]);
             let value = u32::from_ne_bytes([head[2], head[3], head[4], head[5]]);
             let address = address.map(|a| String::from_utf8_lossy(a).into_owned());
-            self.apply(event, value, address.unwrap_or_default());
+            self.apply(u32::from(event), value, address.unwrap_or_default());
         }
     }
 
-    fn apply(&mut self, event: u16, value: u32, address: String) {
+    fn apply(&mut self, event: u32, value: u32, address: String) {
         let fd = RawFd::try_from(value).unwrap_or(-1);
-        match u32::from(event) {
+        match event {
             zmq_sys::ZMQ_EVENT_CONNECTED | zmq_sys::ZMQ_EVENT_ACCEPTED => {
-                self.peers.insert(fd);
+                self.arrivals += 1;
+                let outgoing = event == zmq_sys::ZMQ_EVENT_CONNECTED;
+                let connection = Connection {
+                    address,
+                    outgoing,
+                    arrival: self.arrivals,
+                    handshaken: false,
+                    failed: false,
+                };
+                self.connections.insert(fd, connection);
+                if let Some(newcomers) = self.newcomers.as_mut() {
+                    newcomers.push_back(fd);
+                }
             }
-            zmq_sys::ZMQ_EVENT_DISCONNECTED => {
-                self.peers.remove(&fd);
-                self.disconnects += 1;
+            zmq_sys::ZMQ_EVENT_DISCONNECTED => self.closed(fd),
+            zmq_sys::ZMQ_EVENT_HANDSHAKE_SUCCEEDED => self.handshaken(&address),
+            zmq_sys::ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL => {
+                // The value is an errno (ECONNRESET, EPIPE...), of which the zmq crate
+                // knows only a few.
+                let errno = i32::try_from(value).unwrap_or(0);
+                let reason = std::io::Error::from_raw_os_error(errno).to_string();
+                self.handshake_failed(&address, reason, false);
             }
-            zmq_sys::ZMQ_EVENT_HANDSHAKE_SUCCEEDED => self.handshakes += 1,
             _ => {
-                self.last_failure = Some(format!(
-                    "handshake with {address} failed (is the peer a compatible socket type?)"
-                ))
+                let reason = format!("ZeroMQ protocol error 0x{value:x}");
+                self.handshake_failed(&address, reason, true);
             }
         }
+    }
+
+    /// The oldest connection to or from `address` still in its handshake.
+    fn handshaking(&mut self, address: &str) -> Option<&mut Connection> {
+        self.connections
+            .values_mut()
+            .filter(|c| c.address == address && !c.handshaken && !c.failed)
+            .min_by_key(|c| c.arrival)
+    }
+
+    fn handshaken(&mut self, address: &str) {
+        let Some(connection) = self.handshaking(address) else {
+            return;
+        };
+        connection.handshaken = true;
+        if connection.outgoing {
+            self.failures.remove(address);
+            let again = match self.lost.iter().position(|a| a == address) {
+                Some(i) => {
+                    self.lost.swap_remove(i);
+                    true
+                }
+                None => false,
+            };
+            let endpoint = address.to_string();
+            self.tell(PeerEvent::Ready { endpoint, again });
+        }
+    }
+
+    fn handshake_failed(&mut self, address: &str, reason: String, final_: bool) {
+        let Some(connection) = self.handshaking(address) else {
+            return;
+        };
+        connection.failed = true;
+        if !connection.outgoing {
+            return;
+        }
+        let endpoint = address.to_string();
+        if final_ {
+            return self.tell(PeerEvent::Rejected { endpoint, reason });
+        }
+        // A failure or two is often the peer refusing us a moment before it could
+        // say why (a later attempt tells); a third in a row is news.
+        let failures = self.failures.entry(endpoint.clone()).or_insert(0);
+        *failures += 1;
+        if *failures == 3 {
+            self.tell(PeerEvent::Failed { endpoint, reason });
+        }
+    }
+
+    fn closed(&mut self, fd: RawFd) {
+        let Some(connection) = self.connections.remove(&fd) else {
+            return;
+        };
+        if !connection.outgoing {
+            return;
+        }
+        let endpoint = connection.address;
+        if connection.handshaken {
+            if !self.lost.contains(&endpoint) {
+                self.lost.push(endpoint.clone());
+            }
+            self.tell(PeerEvent::Lost { endpoint });
+        } else if !connection.failed {
+            // libzmq closes a connection whose handshake broke a rule (a socket type
+            // that cannot talk to ours) without a failure event, and never retries.
+            let reason =
+                "its socket type cannot talk to ours (or it broke the ZeroMQ protocol)".into();
+            self.tell(PeerEvent::Rejected { endpoint, reason });
+        }
+    }
+
+    fn tell(&mut self, event: PeerEvent) {
+        if self.news.len() == MAX_PENDING_EVENTS {
+            self.news.pop_front();
+        }
+        self.news.push_back(event);
+    }
+
+    /// The events about outgoing connections since the last call.
+    pub(crate) fn take_events(&mut self) -> impl Iterator<Item = PeerEvent> + '_ {
+        self.news.drain(..)
+    }
+
+    /// New connections since the last call, in order of arrival.
+    pub(crate) fn take_newcomers(&mut self) -> impl Iterator<Item = RawFd> + '_ {
+        self.newcomers.iter_mut().flat_map(|n| n.drain(..))
+    }
+
+    /// Whether connection `fd` is open.
+    pub(crate) fn is_open(&self, fd: RawFd) -> bool {
+        self.connections.contains_key(&fd)
     }
 
     /// File descriptors of the open peer connections.
     pub(crate) fn peer_fds(&self) -> impl Iterator<Item = RawFd> + '_ {
-        self.peers.iter().copied()
+        self.connections.keys().copied()
     }
 
-    /// How many peer connections are open.
-    pub(crate) fn peer_count(&self) -> usize {
-        self.peers.len()
-    }
-
-    /// How many ZMTP handshakes have succeeded, over the socket's lifetime.
-    pub(crate) fn handshakes(&self) -> u64 {
-        self.handshakes
+    /// How many open connections have completed their handshake: the peers a
+    /// message can reach.
+    pub(crate) fn ready_count(&self) -> usize {
+        self.connections.values().filter(|c| c.handshaken).count()
     }
 
     /// Wait up to `timeout` for the next event to arrive (without taking it in).

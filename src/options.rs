@@ -1,10 +1,13 @@
 //! [`Options`]: the one set of socket settings every role takes.
 //!
-//! Endpoints to bind and connect, high-water marks, linger, timeouts, size limits, the
-//! ZeroMQ context and the [`Stop`] to honour. Defaults are safe for untrusted peers
-//! and make exit bounded: linger is one second, not libzmq's "forever".
+//! Endpoints to bind and connect, high-water marks, linger, timeouts, heartbeats and
+//! reconnection, size limits, the ZeroMQ context, the [`Stop`] to honour and a hook
+//! for [`PeerEvent`](crate::peer::PeerEvent)s. Defaults are safe for untrusted peers
+//! and make exit bounded: linger is one second, not libzmq's "forever"; heartbeats
+//! are on, so a peer that vanished without closing its connection is noticed.
 
 use crate::frame::Limits;
+use crate::peer::{PeerEvent, PeerHook};
 use crate::stop::Stop;
 use std::fmt;
 use std::time::Duration;
@@ -42,6 +45,18 @@ pub struct Options {
     pub send_timeout: Option<Duration>,
     /// Default deadline of a receive and of a request's reply; `None` = no deadline.
     pub recv_timeout: Option<Duration>,
+    /// Send a ZMTP heartbeat (PING) on every connection when it has been quiet this
+    /// long (`ZMQ_HEARTBEAT_IVL`); `None`: no heartbeats.
+    pub heartbeat: Option<Duration>,
+    /// Close a connection, and reconnect if we made it, when nothing has come back
+    /// for this long after a heartbeat (`ZMQ_HEARTBEAT_TIMEOUT`); the peer is told to
+    /// do the same (`ZMQ_HEARTBEAT_TTL`).
+    pub heartbeat_timeout: Duration,
+    /// How long to wait before reconnecting a lost connection (`ZMQ_RECONNECT_IVL`).
+    pub reconnect: Duration,
+    /// With a value, the reconnect interval doubles after each failed attempt up to
+    /// this (`ZMQ_RECONNECT_IVL_MAX`); `None`: it stays [`Options::reconnect`].
+    pub reconnect_max: Option<Duration>,
     /// Size limits on what is received.
     pub limits: Limits,
     /// The ZeroMQ context to use (needed for `inproc://` between roles); `None` = a
@@ -49,6 +64,8 @@ pub struct Options {
     pub context: Option<zmq::Context>,
     /// The stop to honour in blocking waits.
     pub stop: Option<Stop>,
+    /// Told about the connections made to [`Options::connects`].
+    pub peer_hook: Option<PeerHook>,
 }
 
 impl Options {
@@ -56,9 +73,19 @@ impl Options {
     pub const DEFAULT_HWM: u32 = 1000;
     /// Default linger: how long closing a sending role keeps trying to deliver.
     pub const DEFAULT_LINGER: Duration = Duration::from_secs(1);
+    /// Default heartbeat interval.
+    pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(10);
+    /// Default heartbeat timeout: a dead peer is noticed within about 40 s.
+    ///
+    /// Generous on purpose: a receiver whose queue is full stops reading its socket
+    /// (backpressure), answers no heartbeat, and would be cut off by a short timeout.
+    pub const DEFAULT_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(30);
+    /// Default reconnect interval (libzmq's).
+    pub const DEFAULT_RECONNECT: Duration = Duration::from_millis(100);
 
     /// Defaults: no endpoints, HWM 1000 both ways, linger 1 s, no timeouts (wait until
-    /// stopped), [`Limits::default`], a private context, no stop.
+    /// stopped), heartbeats every 10 s with a 30 s timeout, reconnection every 100 ms,
+    /// [`Limits::default`], a private context, no stop, no peer hook.
     pub fn new() -> Options {
         Options {
             binds: Vec::new(),
@@ -68,9 +95,14 @@ impl Options {
             linger: Options::DEFAULT_LINGER,
             send_timeout: None,
             recv_timeout: None,
+            heartbeat: Some(Options::DEFAULT_HEARTBEAT),
+            heartbeat_timeout: Options::DEFAULT_HEARTBEAT_TIMEOUT,
+            reconnect: Options::DEFAULT_RECONNECT,
+            reconnect_max: None,
             limits: Limits::default(),
             context: None,
             stop: None,
+            peer_hook: None,
         }
     }
 
@@ -122,6 +154,36 @@ impl Options {
         self
     }
 
+    /// Heartbeats every `interval` (`None`: off), a connection closing when nothing
+    /// comes back for `timeout` after one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use zpattern::Options;
+    ///
+    /// let options = Options::new().heartbeat(Some(Duration::from_secs(1)), Duration::from_secs(3));
+    /// assert_eq!(options.heartbeat_timeout, Duration::from_secs(3));
+    /// ```
+    pub fn heartbeat(mut self, interval: Option<Duration>, timeout: Duration) -> Options {
+        self.heartbeat = interval;
+        self.heartbeat_timeout = timeout;
+        self
+    }
+
+    /// Reconnect a lost connection after `interval`, doubling up to `max` if given.
+    pub fn reconnect(mut self, interval: Duration, max: Option<Duration>) -> Options {
+        self.reconnect = interval;
+        self.reconnect_max = max;
+        self
+    }
+
+    /// Call `hook` with every [`PeerEvent`] about the connected endpoints (up, lost,
+    /// refused), from the thread using the role.
+    pub fn on_peer_event(mut self, hook: impl Fn(&PeerEvent) + Send + Sync + 'static) -> Options {
+        self.peer_hook = Some(PeerHook::new(hook));
+        self
+    }
+
     /// Size limits on what is received.
     pub fn limits(mut self, limits: Limits) -> Options {
         self.limits = limits;
@@ -165,9 +227,14 @@ impl fmt::Debug for Options {
             .field("linger", &self.linger)
             .field("send_timeout", &self.send_timeout)
             .field("recv_timeout", &self.recv_timeout)
+            .field("heartbeat", &self.heartbeat)
+            .field("heartbeat_timeout", &self.heartbeat_timeout)
+            .field("reconnect", &self.reconnect)
+            .field("reconnect_max", &self.reconnect_max)
             .field("limits", &self.limits)
             .field("shared_context", &self.context.is_some())
             .field("stop", &self.stop)
+            .field("peer_hook", &self.peer_hook.is_some())
             .finish()
     }
 }

@@ -21,8 +21,11 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, Limits, Message};
 use crate::monitor::Monitor;
 use crate::options::Options;
+use crate::peer::{PeerEvent, PeerHook};
 use crate::stop::Stop;
 use crate::sys;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Longest single wait inside a blocking call, so a [`Stop`] is seen promptly.
@@ -31,6 +34,12 @@ const WAIT_SLICE: Duration = Duration::from_millis(50);
 const DRAIN_STEP: Duration = Duration::from_millis(1);
 /// Consecutive empty looks that count as delivered.
 const DRAIN_QUIET_LOOKS: u32 = 5;
+/// Messages sent or received between two looks at the connection events when the
+/// socket is never idle (a look costs a system call).
+const WATCH_EVERY: u32 = 1024;
+/// Longest time between two looks at the connection events while messages trickle
+/// in, each after a wait.
+const WATCH_INTERVAL: Duration = Duration::from_millis(100);
 
 /// A configured, bound and connected libzmq socket.
 pub(crate) struct Socket {
@@ -39,12 +48,23 @@ pub(crate) struct Socket {
     socket: zmq::Socket,
     monitor: Monitor,
     role: &'static str,
+    kind: zmq::SocketType,
     endpoints: Vec<Endpoint>,
+    /// ipc files we bound, with their (device, inode), removed when we close.
+    ipc_files: Vec<(PathBuf, (u64, u64))>,
     connect_count: usize,
     limits: Limits,
     linger: Duration,
+    send_timeout: Option<Duration>,
     recv_timeout: Option<Duration>,
     stop: Option<Stop>,
+    peer_hook: Option<PeerHook>,
+    /// Set for good once a connected endpoint refused the handshake.
+    refused: Option<String>,
+    /// Sends and receives since the connection events were last read.
+    since_watch: u32,
+    /// When the connection events were last read.
+    watched: Instant,
     _context: zmq::Context,
 }
 
@@ -63,7 +83,10 @@ impl Socket {
                 "the {role} needs at least one endpoint to bind or connect"
             )));
         }
-        let binds = parse_all(&options.binds)?;
+        let binds = parse_all(&options.binds)?
+            .iter()
+            .map(Endpoint::for_bind)
+            .collect::<Result<Vec<_>>>()?;
         let connects = parse_all(&options.connects)?;
         let context = options.context.clone().unwrap_or_default();
         let socket = context
@@ -72,14 +95,18 @@ impl Socket {
         configure(&socket, options, binds.iter().chain(&connects))
             .and_then(|()| socket.set_immediate(deals_to_one(kind)))
             .map_err(|e| Error::zmq(format!("cannot configure the {role} socket"), e))?;
-        let monitor = Monitor::attach(&context, &socket)?;
+        // A publisher counts its subscribers by connection (see Publisher).
+        let monitor = Monitor::attach(&context, &socket, kind == zmq::XPUB)?;
         let mut endpoints = Vec::with_capacity(binds.len());
+        let mut ipc_files = Vec::new();
         for endpoint in &binds {
             endpoint.check_bindable()?;
             socket
                 .bind(&endpoint.to_string())
-                .map_err(|e| Error::zmq(format!("cannot bind {endpoint}"), e))?;
-            endpoints.push(resolved(&socket, endpoint));
+                .map_err(|e| bind_error(endpoint, e))?;
+            let bound = resolved(&socket, endpoint);
+            ipc_files.extend(ipc_file(&bound));
+            endpoints.push(bound);
         }
         for endpoint in &connects {
             endpoint.check_connectable()?;
@@ -91,12 +118,19 @@ impl Socket {
             socket,
             monitor,
             role,
+            kind,
             endpoints,
+            ipc_files,
             connect_count: connects.len(),
             limits: options.limits,
             linger: options.linger,
+            send_timeout: options.send_timeout,
             recv_timeout: options.recv_timeout,
             stop: options.stop.clone(),
+            peer_hook: options.peer_hook.clone(),
+            refused: None,
+            since_watch: 0,
+            watched: Instant::now(),
             _context: context,
         })
     }
@@ -106,8 +140,7 @@ impl Socket {
         &self.endpoints
     }
 
-    /// How many endpoints the socket connects to. A connecting socket has a queue
-    /// per endpoint from the start, whether or not the peer is up.
+    /// How many endpoints the socket connects to.
     pub(crate) fn connect_count(&self) -> usize {
         self.connect_count
     }
@@ -132,17 +165,92 @@ impl Socket {
         self.stop.as_ref().map_or(Ok(()), Stop::check)
     }
 
+    /// Read the connection events: tell the peer hook, and fail if a connected
+    /// endpoint refused the handshake (libzmq gives such an endpoint up in silence).
+    pub(crate) fn watch(&mut self) -> Result<()> {
+        self.since_watch = 0;
+        self.watched = Instant::now();
+        self.monitor.update()?;
+        for event in self.monitor.take_events() {
+            if let Some(hook) = &self.peer_hook {
+                hook.call(&event);
+            }
+            if let PeerEvent::Rejected { endpoint, .. } = &event {
+                self.refused.get_or_insert_with(|| {
+                    format!(
+                        "{endpoint} refused the handshake: the {} needs {} there",
+                        self.role,
+                        peers_of(self.kind)
+                    )
+                });
+            }
+        }
+        match &self.refused {
+            Some(why) => Err(Error::new(ErrorKind::Network, why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Count one message through; look at the connection events now and then.
+    fn tick(&mut self) -> Result<()> {
+        self.since_watch += 1;
+        if self.since_watch >= WATCH_EVERY {
+            self.watch()?;
+        }
+        Ok(())
+    }
+
     /// Send every frame of `msg` as one multipart message. Blocks while the pattern
-    /// says so (no peer, or every peer at its HWM), up to the send timeout; a signal
-    /// interrupts it.
-    pub(crate) fn send(&self, msg: Message) -> Result<()> {
+    /// says so (no peer, or every peer at its HWM), up to the send timeout of the
+    /// options; the stop interrupts it.
+    pub(crate) fn send(&mut self, msg: Message) -> Result<()> {
+        self.send_within(msg, self.send_timeout)
+    }
+
+    /// [`Socket::send`], waiting at most `timeout` (`None`: no limit) for room.
+    ///
+    /// libzmq waits for room itself, one [`WAIT_SLICE`] at a time (the socket's send
+    /// timeout); between slices the stop, the connection events and the deadline are
+    /// looked at. A frame that could not be queued stays ours, to send again.
+    pub(crate) fn send_within(&mut self, msg: Message, timeout: Option<Duration>) -> Result<()> {
         self.check_stop()?;
-        let last = msg.frame_count() - 1;
-        for (i, frame) in msg.drain_frames().enumerate() {
+        self.tick()?;
+        self.send_frames(msg.drain_frames(), timeout)
+    }
+
+    /// Send `frames` as (the rest of) one message, waiting up to `timeout` for room.
+    fn send_frames(
+        &mut self,
+        frames: impl ExactSizeIterator<Item = Frame>,
+        timeout: Option<Duration>,
+    ) -> Result<()> {
+        let last = frames.len().saturating_sub(1);
+        let mut deadline = None;
+        for (i, mut frame) in frames.enumerate() {
             let flags = if i < last { zmq::SNDMORE } else { 0 };
-            self.socket
-                .send(frame.into_zmq(), flags)
-                .map_err(|e| self.send_error(e))?;
+            loop {
+                match frame.raw_mut().send(&mut self.socket, flags) {
+                    Ok(()) => break,
+                    Err(zmq::Error::EAGAIN) | Err(zmq::Error::EINTR) => {
+                        // The first refusal took one slice already.
+                        let deadline = deadline.get_or_insert_with(|| {
+                            timeout.map(|t| Instant::now() + t.saturating_sub(WAIT_SLICE))
+                        });
+                        self.still_sending(*deadline)?;
+                    }
+                    Err(e) => return Err(self.send_error(e)),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Between two slices of a blocked send: stop, refused peers, deadline.
+    fn still_sending(&mut self, deadline: Option<Instant>) -> Result<()> {
+        self.check_stop()?;
+        self.watch()?;
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(self.send_error(zmq::Error::EAGAIN));
         }
         Ok(())
     }
@@ -169,7 +277,7 @@ impl Socket {
     /// socket's receive timeout), so a message that arrives wakes the receiver the
     /// way it wakes a plain `zmq_recv`; only the last stretch before a deadline, when
     /// shorter than a slice, is waited for with a poll.
-    pub(crate) fn recv_into(&self, msg: &mut Message, wait: Option<Duration>) -> Result<bool> {
+    pub(crate) fn recv_into(&mut self, msg: &mut Message, wait: Option<Duration>) -> Result<bool> {
         // A message already queued is taken without reading the clock.
         if wait.is_some() && self.try_recv_into(msg)? {
             return Ok(true);
@@ -180,7 +288,11 @@ impl Socket {
     /// [`Socket::recv_into`] without looking for a queued message first: for a reply,
     /// which cannot be there yet when its request has just gone out (a receive that
     /// finds nothing costs libzmq a system call).
-    pub(crate) fn wait_recv_into(&self, msg: &mut Message, wait: Option<Duration>) -> Result<bool> {
+    pub(crate) fn wait_recv_into(
+        &mut self,
+        msg: &mut Message,
+        wait: Option<Duration>,
+    ) -> Result<bool> {
         let deadline = wait.map(|wait| Instant::now() + wait);
         let mut left = wait;
         loop {
@@ -193,50 +305,39 @@ impl Socket {
                 _ => self.recv_frames(msg, 0)?,
             };
             if arrived {
+                // A message that had to be waited for leaves time for a look at
+                // the events, which a trickle would otherwise put off for long.
+                if self.watched.elapsed() >= WATCH_INTERVAL {
+                    self.watch()?;
+                }
                 return Ok(true);
             }
+            self.watch()?;
             left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
         }
     }
 
-    /// Wait until a send would not block, up to `wait` (`None`: until then or a
-    /// stop). `Ok(false)` if the time ran out.
-    pub(crate) fn wait_writable(&self, wait: Option<Duration>) -> Result<bool> {
-        let deadline = wait.map(|wait| Instant::now() + wait);
-        loop {
-            self.check_stop()?;
-            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            let slice = left.map_or(WAIT_SLICE, |left| left.min(WAIT_SLICE));
-            if self.poll(zmq::POLLOUT, slice)? {
-                return Ok(true);
-            }
-            if left.is_some_and(|left| left <= slice) {
-                return Ok(false);
-            }
-        }
-    }
-
     /// Receive a message if one is waiting, without blocking.
-    pub(crate) fn try_recv_into(&self, msg: &mut Message) -> Result<bool> {
+    pub(crate) fn try_recv_into(&mut self, msg: &mut Message) -> Result<bool> {
         self.recv_frames(msg, zmq::DONTWAIT)
     }
 
     /// Receive one multipart message into `msg`, its first frame with `first_flags`
     /// (`DONTWAIT`, or 0 to wait up to the socket's receive timeout). `Ok(false)` if
     /// none came (or a signal interrupted the wait).
-    fn recv_frames(&self, msg: &mut Message, first_flags: i32) -> Result<bool> {
+    fn recv_frames(&mut self, msg: &mut Message, first_flags: i32) -> Result<bool> {
         let mut count = 0;
         loop {
-            let slot = msg.frame_slot(count).zmq_mut();
+            let slot = msg.frame_slot(count).raw_mut();
             let flags = if count == 0 { first_flags } else { 0 };
-            match self.socket.recv(slot, flags) {
+            match slot.recv(&mut self.socket, flags) {
                 Ok(()) => {}
                 Err(zmq::Error::EAGAIN) if count == 0 => return Ok(false),
                 Err(zmq::Error::EINTR) if count == 0 => return Ok(false),
                 Err(e) => return Err(Error::zmq(format!("{} receive failed", self.role), e)),
             }
             count += 1;
-            if !slot.get_more() {
+            if !slot.more() {
                 break;
             }
             if count == self.limits.max_frames {
@@ -249,19 +350,21 @@ impl Socket {
             }
         }
         msg.truncate_frames(count);
+        self.tick()?;
         Ok(true)
     }
 
     /// Receive and drop the remaining frames of a multipart message.
-    fn discard_rest(&self) -> Result<usize> {
+    fn discard_rest(&mut self) -> Result<usize> {
         let mut scratch = Frame::empty();
         let mut dropped = 0;
         loop {
-            self.socket
-                .recv(scratch.zmq_mut(), 0)
+            scratch
+                .raw_mut()
+                .recv(&mut self.socket, 0)
                 .map_err(|e| Error::zmq(format!("{} receive failed", self.role), e))?;
             dropped += 1;
-            if !scratch.zmq_mut().get_more() {
+            if !scratch.raw_mut().more() {
                 return Ok(dropped);
             }
         }
@@ -278,18 +381,15 @@ impl Socket {
     }
 
     /// The connection monitor, brought up to date.
-    pub(crate) fn monitor(&mut self) -> Result<&Monitor> {
-        self.monitor.update()?;
-        Ok(&self.monitor)
+    pub(crate) fn monitor(&mut self) -> Result<&mut Monitor> {
+        self.watch()?;
+        Ok(&mut self.monitor)
     }
 
     /// Peers whose handshake is done and whose connection is open: the peers a
-    /// round-robin send can reach. Handshakes are counted over the socket's lifetime
-    /// and connections as they are now, so the smaller of the two is the safe count.
+    /// round-robin send can reach.
     pub(crate) fn ready_peers(&mut self) -> Result<usize> {
-        let monitor = self.monitor()?;
-        let handshakes = usize::try_from(monitor.handshakes()).unwrap_or(usize::MAX);
-        Ok(monitor.peer_count().min(handshakes))
+        Ok(self.monitor()?.ready_count())
     }
 
     /// Wait until `count` peers are ready (see [`Socket::ready_peers`]), up to
@@ -360,6 +460,57 @@ impl Socket {
     }
 }
 
+impl Drop for Socket {
+    fn drop(&mut self) {
+        // A receive-only socket has nothing worth delivering at exit (a subscriber
+        // would otherwise linger over subscriptions for a publisher that is gone).
+        if matches!(self.kind, zmq::SUB | zmq::PULL) {
+            let _ = self.socket.set_linger(0);
+        }
+        // libzmq leaves the file of an ipc endpoint behind when the process ends
+        // before its I/O thread has closed the listener; remove ours, and only ours
+        // (another process may have bound the path since).
+        for (path, identity) in self.ipc_files.drain(..) {
+            let ours = std::fs::metadata(&path).is_ok_and(|m| (m.dev(), m.ino()) == identity);
+            if ours {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+}
+
+/// The file of a bound ipc endpoint and its identity.
+fn ipc_file(bound: &Endpoint) -> Option<(PathBuf, (u64, u64))> {
+    let path = bound.ipc_path()?.to_path_buf();
+    let meta = std::fs::metadata(&path).ok()?;
+    Some((path, (meta.dev(), meta.ino())))
+}
+
+fn bind_error(endpoint: &Endpoint, e: zmq::Error) -> Error {
+    let hint = match e {
+        zmq::Error::ENODEV => "the host must be an address of this machine, an interface or *",
+        zmq::Error::EADDRNOTAVAIL => "the address is not one of this machine's",
+        _ => return Error::zmq(format!("cannot bind {endpoint}"), e),
+    };
+    Error::new(
+        ErrorKind::Network,
+        format!("cannot bind {endpoint}: {e} ({hint})"),
+    )
+}
+
+/// What a socket of `kind` can talk to, for error messages.
+fn peers_of(kind: zmq::SocketType) -> &'static str {
+    match kind {
+        zmq::SUB => "a publisher (PUB or XPUB)",
+        zmq::XPUB => "a subscriber (SUB or XSUB)",
+        zmq::REQ => "a replier (REP or ROUTER)",
+        zmq::REP => "a requester (REQ or DEALER)",
+        zmq::PUSH => "a puller (PULL)",
+        zmq::PULL => "a pusher (PUSH)",
+        _ => "a compatible socket type",
+    }
+}
+
 fn parse_all(endpoints: &[String]) -> Result<Vec<Endpoint>> {
     endpoints.iter().map(|e| Endpoint::parse(e)).collect()
 }
@@ -382,10 +533,23 @@ fn configure<'a>(
     socket.set_rcvhwm(count(options.recv_hwm))?;
     let max = i64::try_from(options.limits.max_frame_size).unwrap_or(i64::MAX);
     socket.set_maxmsgsize(max)?;
-    socket.set_sndtimeo(options.send_timeout.map_or(-1, millis))?;
-    // A blocking receive returns at least once a slice, to look at the stop; the
-    // receive deadlines of the options are kept by Socket::recv_into.
+    // A blocking send or receive returns at least once a slice, to look at the stop;
+    // the deadlines of the options are kept by Socket itself.
+    socket.set_sndtimeo(millis(WAIT_SLICE))?;
     socket.set_rcvtimeo(millis(WAIT_SLICE))?;
+    match options.heartbeat {
+        Some(interval) => {
+            socket.set_heartbeat_ivl(millis(interval))?;
+            socket.set_heartbeat_timeout(millis(options.heartbeat_timeout))?;
+            // The peer is told to give up on us after the same time (in units of
+            // 100 ms, at most 6553.5 s).
+            let ttl = (options.heartbeat_timeout.as_millis() / 100).min(u128::from(u16::MAX));
+            socket.set_heartbeat_ttl(i32::try_from(ttl * 100).unwrap_or(i32::MAX))?;
+        }
+        None => socket.set_heartbeat_ivl(0)?,
+    }
+    socket.set_reconnect_ivl(millis(options.reconnect))?;
+    socket.set_reconnect_ivl_max(options.reconnect_max.map_or(0, millis))?;
     let ipv6 = endpoints.any(|e| e.transport() == Transport::Tcp && e.address().starts_with('['));
     if ipv6 {
         socket.set_ipv6(true)?;
@@ -437,7 +601,7 @@ mod tests {
 
     #[test]
     fn frames_arrive_as_sent_into_one_reused_message() {
-        let (push, pull) = pair();
+        let (mut push, mut pull) = pair();
         let shapes: [&[&str]; 6] = [
             &["one"],
             &["topic", "body"],
@@ -464,7 +628,7 @@ mod tests {
 
     #[test]
     fn a_wait_longer_than_a_slice_gets_a_message_sent_during_it() {
-        let (push, pull) = pair();
+        let (mut push, mut pull) = pair();
         let sender = std::thread::spawn(move || {
             for text in ["first", "second"] {
                 // Not synchronisation: each receive below must return the message
@@ -487,7 +651,7 @@ mod tests {
 
     #[test]
     fn a_deadline_shorter_than_a_slice_is_kept() {
-        let (_push, pull) = pair();
+        let (_push, mut pull) = pair();
         let mut received = Message::new(Frame::empty());
         for wait in [
             Duration::ZERO,
@@ -513,7 +677,7 @@ mod tests {
             .context(context)
             .bind("inproc://socket-test-stop")
             .stop(stop.clone());
-        let pull = Socket::open(zmq::PULL, "puller", &options).unwrap();
+        let mut pull = Socket::open(zmq::PULL, "puller", &options).unwrap();
         let (done, outcome) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut received = Message::new(Frame::empty());
@@ -526,7 +690,7 @@ mod tests {
 
     #[test]
     fn large_frames_handed_over_without_a_copy_arrive_whole() {
-        let (push, pull) = pair();
+        let (mut push, mut pull) = pair();
         let big: Vec<u8> = (0..crate::frame::ZERO_COPY_THRESHOLD * 3)
             .map(|i| (i % 251) as u8)
             .collect();

@@ -5,6 +5,10 @@
 //!   (`SIOCOUTQ`), which confirms delivery before a sender closes (see
 //!   `Socket::close`);
 //! * integer socket options missing from the `zmq` crate (`ZMQ_XPUB_NODROP`);
+//! * a libzmq message that stays ours when a send cannot queue it ([`RawMessage`]):
+//!   `zmq_msg_send` leaves such a message with its caller, but the `zmq` crate's
+//!   send drops it, so a send could not wait in slices (to see a stop) without
+//!   losing its message;
 //! * process control for `zlab`: signalling a process group, children that die with
 //!   their parent (`PR_SET_PDEATHSIG`), new network namespaces (`unshare`) and
 //!   starting a child inside one (`setns`).
@@ -44,8 +48,170 @@ pub(crate) fn set_int_option(socket: &mut zmq::Socket, option: u32, value: i32) 
     if rc == 0 {
         Ok(())
     } else {
-        // SAFETY: zmq_errno only reads the calling thread's errno.
-        Err(zmq::Error::from_raw(unsafe { zmq_sys::zmq_errno() }))
+        Err(last_zmq_error())
+    }
+}
+
+/// A libzmq message (`zmq_msg_t`) owned by zpattern: one frame.
+///
+/// Unlike `zmq::Message`, it can be sent without being given up: a send that cannot
+/// queue it (`EAGAIN`, `EINTR`) leaves it here to send again.
+pub(crate) struct RawMessage(zmq_sys::zmq_msg_t);
+
+/// Frees the vector a zero-copy message was made from, when libzmq is done with it.
+unsafe extern "C" fn free_vec(_data: *mut libc::c_void, hint: *mut libc::c_void) {
+    // SAFETY: `hint` is the Box<Vec<u8>> leaked by RawMessage::from_vec, and libzmq
+    // calls this exactly once per message made with it.
+    drop(unsafe { Box::from_raw(hint.cast::<Vec<u8>>()) });
+}
+
+/// The error libzmq set for this thread. The zmq crate panics on an errno it does
+/// not know (EPIPE, ECONNRESET...): those become the nearest it knows.
+fn last_zmq_error() -> zmq::Error {
+    // SAFETY: zmq_errno only reads the calling thread's errno.
+    let errno = unsafe { zmq_sys::zmq_errno() };
+    match errno {
+        libc::EPIPE | libc::ECONNRESET | libc::ECONNABORTED => zmq::Error::ENOTCONN,
+        libc::ETIMEDOUT => zmq::Error::EAGAIN,
+        libc::ENETUNREACH => zmq::Error::EHOSTUNREACH,
+        libc::EAFNOSUPPORT => zmq::Error::EPROTONOSUPPORT,
+        _ if is_known_errno(errno) => zmq::Error::from_raw(errno),
+        _ => zmq::Error::EINVAL,
+    }
+}
+
+/// Whether the zmq crate has an error for `errno` (it panics on the others).
+fn is_known_errno(errno: i32) -> bool {
+    use zmq_sys::errno as e;
+    [
+        e::EACCES,
+        e::EADDRINUSE,
+        e::EAGAIN,
+        e::EBUSY,
+        e::ECONNREFUSED,
+        e::EFAULT,
+        e::EHOSTUNREACH,
+        e::EINPROGRESS,
+        e::EINVAL,
+        e::EMFILE,
+        e::EMSGSIZE,
+        e::ENAMETOOLONG,
+        e::ENODEV,
+        e::ENOENT,
+        e::ENOMEM,
+        e::ENOTCONN,
+        e::ENOTSOCK,
+        e::EPROTO,
+        e::EPROTONOSUPPORT,
+        e::ENOTSUP,
+        e::ENOBUFS,
+        e::ENETDOWN,
+        e::EADDRNOTAVAIL,
+        e::EINTR,
+        e::EFSM,
+        e::ENOCOMPATPROTO,
+        e::ETERM,
+        e::EMTHREAD,
+    ]
+    .contains(&errno)
+}
+
+impl RawMessage {
+    /// An empty message.
+    pub(crate) fn new() -> RawMessage {
+        let mut msg = zmq_sys::zmq_msg_t { __: [0; 64] };
+        // SAFETY: zmq_msg_init initialises the zmq_msg_t we own; it cannot fail.
+        unsafe { zmq_sys::zmq_msg_init(&mut msg) };
+        RawMessage(msg)
+    }
+
+    /// A message holding a copy of `bytes`.
+    pub(crate) fn copy_of(bytes: &[u8]) -> RawMessage {
+        let mut msg = zmq_sys::zmq_msg_t { __: [0; 64] };
+        // SAFETY: zmq_msg_init_size initialises our zmq_msg_t with a buffer of
+        // bytes.len() bytes (it aborts the process if memory runs out); the copy
+        // writes exactly that many bytes into it, from a slice that cannot overlap it.
+        unsafe {
+            zmq_sys::zmq_msg_init_size(&mut msg, bytes.len());
+            let data = zmq_sys::zmq_msg_data(&mut msg).cast::<u8>();
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), data, bytes.len());
+        }
+        RawMessage(msg)
+    }
+
+    /// A message that takes `bytes` over without copying them.
+    pub(crate) fn from_vec(bytes: Vec<u8>) -> RawMessage {
+        let len = bytes.len();
+        let data = bytes.as_ptr().cast_mut();
+        let hint = Box::into_raw(Box::new(bytes));
+        let mut msg = zmq_sys::zmq_msg_t { __: [0; 64] };
+        // SAFETY: `data` points at `len` bytes owned by the boxed vector, which stays
+        // put (moving a Vec does not move its buffer) until libzmq calls free_vec with
+        // `hint`, once, when the message is done.
+        let rc = unsafe {
+            zmq_sys::zmq_msg_init_data(&mut msg, data.cast(), len, Some(free_vec), hint.cast())
+        };
+        if rc != 0 {
+            // libzmq did not take the buffer (it could not allocate its own record).
+            // SAFETY: `hint` came from Box::into_raw above and was not handed over.
+            let bytes = unsafe { Box::from_raw(hint) };
+            return RawMessage::copy_of(&bytes);
+        }
+        RawMessage(msg)
+    }
+
+    /// The message's bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        let msg = (&self.0 as *const zmq_sys::zmq_msg_t).cast_mut();
+        // SAFETY: zmq_msg_data and zmq_msg_size only read the initialised message
+        // (the pointer is mutable in the C signature alone); the bytes live as long
+        // as the message, which the returned borrow of self keeps alive and unchanged.
+        unsafe {
+            let data = zmq_sys::zmq_msg_data(msg).cast::<u8>();
+            let len = zmq_sys::zmq_msg_size(&self.0);
+            if len == 0 {
+                return &[];
+            }
+            std::slice::from_raw_parts(data, len)
+        }
+    }
+
+    /// Whether another frame of the same message follows this received one.
+    pub(crate) fn more(&self) -> bool {
+        // SAFETY: zmq_msg_more reads the initialised message.
+        unsafe { zmq_sys::zmq_msg_more(&self.0) != 0 }
+    }
+
+    /// Send this frame on `socket` with `flags`. On success the message is empty
+    /// (libzmq took its contents); on failure it is unchanged.
+    pub(crate) fn send(&mut self, socket: &mut zmq::Socket, flags: i32) -> zmq::Result<()> {
+        // SAFETY: both pointers are live: the message is ours, the socket is
+        // borrowed mutably so no other thread uses it.
+        let rc = unsafe { zmq_sys::zmq_msg_send(&mut self.0, socket.as_mut_ptr(), flags) };
+        if rc >= 0 {
+            Ok(())
+        } else {
+            Err(last_zmq_error())
+        }
+    }
+
+    /// Receive the next frame from `socket` into this message, replacing what it
+    /// held.
+    pub(crate) fn recv(&mut self, socket: &mut zmq::Socket, flags: i32) -> zmq::Result<()> {
+        // SAFETY: as for send; zmq_msg_recv releases the old contents itself.
+        let rc = unsafe { zmq_sys::zmq_msg_recv(&mut self.0, socket.as_mut_ptr(), flags) };
+        if rc >= 0 {
+            Ok(())
+        } else {
+            Err(last_zmq_error())
+        }
+    }
+}
+
+impl Drop for RawMessage {
+    fn drop(&mut self) {
+        // SAFETY: the message was initialised and is closed exactly once, here.
+        unsafe { zmq_sys::zmq_msg_close(&mut self.0) };
     }
 }
 

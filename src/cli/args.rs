@@ -8,6 +8,7 @@
 use crate::cli::stats::{Counters, Reporter};
 use crate::frame::{Batch, Format, Limits};
 use crate::options::Options;
+use crate::peer::PeerEvent;
 use crate::stop::Stop;
 use crate::{duration, Endpoint, Error};
 use clap::Args;
@@ -40,10 +41,24 @@ pub struct SocketArgs {
     /// How long to keep delivering queued messages when exiting.
     #[arg(long, value_name = "DUR", default_value = "1s", value_parser = duration_arg)]
     pub linger: Duration,
-    /// Largest frame accepted from a peer, in bytes (suffixes k, M, G); a peer sending
-    /// more is disconnected.
-    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = size_arg)]
+    /// Largest frame accepted from a peer, in bytes (suffixes k, M, G; at least
+    /// 256); a peer sending more is disconnected.
+    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = max_size_arg)]
     pub max_size: usize,
+    /// Send a heartbeat on each quiet connection every DUR (0: none), so that a peer
+    /// that vanished without closing its connection is noticed.
+    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = duration_arg)]
+    pub heartbeat: Duration,
+    /// Drop a connection (and reconnect, if we made it) when nothing has come back
+    /// for DUR after a heartbeat.
+    #[arg(long, value_name = "DUR", default_value = "30s", value_parser = heartbeat_timeout_arg)]
+    pub heartbeat_timeout: Duration,
+    /// Wait DUR before reconnecting a lost connection.
+    #[arg(long, value_name = "DUR", default_value = "100ms", value_parser = positive_duration_arg)]
+    pub reconnect: Duration,
+    /// Double the reconnect interval after each failed attempt, up to DUR.
+    #[arg(long, value_name = "DUR", value_parser = positive_duration_arg)]
+    pub reconnect_max: Option<Duration>,
     /// Message format on stdin and stdout: text (frames joined by TAB, one message per
     /// line), escaped, hex, json or raw.
     #[arg(long, value_name = "FMT", default_value = "text", value_parser = format_arg)]
@@ -56,7 +71,7 @@ pub struct SocketArgs {
     pub verbose: bool,
     /// Every DUR, print a line "NAME: stats {JSON}" with the counts so far on stderr
     /// (and a final one at exit).
-    #[arg(long, value_name = "DUR", value_parser = duration_arg)]
+    #[arg(long, value_name = "DUR", value_parser = positive_duration_arg)]
     pub stats: Option<Duration>,
 }
 
@@ -75,19 +90,37 @@ impl SocketArgs {
         (counters, reporter)
     }
 
-    /// The library options these arguments describe.
+    /// The library options these arguments describe. What happens to the
+    /// connections is told on stderr, unless --quiet.
     pub fn options(&self, stop: &Stop) -> Options {
+        let heartbeat = (!self.heartbeat.is_zero()).then_some(self.heartbeat);
         let mut options = Options::new()
             .hwm(self.hwm)
             .linger(self.linger)
+            .heartbeat(heartbeat, self.heartbeat_timeout)
+            .reconnect(self.reconnect, self.reconnect_max)
             .limits(Limits {
                 max_frame_size: self.max_size,
                 ..Limits::default()
             })
             .stop(stop.clone());
+        if !self.quiet {
+            let name = crate::cli::program_name();
+            options = options.on_peer_event(move |event| tell_peer_event(name, event));
+        }
         options.binds = self.endpoints.bind.clone();
         options.connects = self.endpoints.connect.clone();
         options
+    }
+}
+
+/// Say on stderr what happened to a connection, when it is news: a first
+/// connection is not, a lost one, a reconnection and a failed handshake are. (A
+/// refused handshake ends the run with an error instead.)
+fn tell_peer_event(name: &str, event: &PeerEvent) {
+    match event {
+        PeerEvent::Ready { again: false, .. } | PeerEvent::Rejected { .. } => {}
+        event => note!("{name}: {event}"),
     }
 }
 
@@ -167,6 +200,38 @@ impl StampArgs {
 /// Parse a duration argument (`250ms`, `2s`).
 pub fn duration_arg(text: &str) -> Result<Duration, String> {
     duration::parse(text).map_err(|e| e.to_string())
+}
+
+/// Parse a duration that must not be zero.
+pub fn positive_duration_arg(text: &str) -> Result<Duration, String> {
+    match duration_arg(text)? {
+        d if d.is_zero() => Err(format!("'{text}' must be longer than zero")),
+        d => Ok(d),
+    }
+}
+
+/// Parse a heartbeat timeout: more than zero, at most what ZMTP can tell a peer
+/// (6553.5 s).
+fn heartbeat_timeout_arg(text: &str) -> Result<Duration, String> {
+    match positive_duration_arg(text)? {
+        d if d > Duration::from_millis(6_553_500) => Err(format!(
+            "'{text}' is longer than the most a heartbeat can say, 6553.5s"
+        )),
+        d => Ok(d),
+    }
+}
+
+/// The smallest --max-size: below it, even the ZeroMQ handshake cannot get through.
+const MIN_MAX_SIZE: usize = 256;
+
+/// Parse --max-size: a byte size of at least [`MIN_MAX_SIZE`].
+fn max_size_arg(text: &str) -> Result<usize, String> {
+    match size_arg(text)? {
+        n if n < MIN_MAX_SIZE => Err(format!(
+            "{n} bytes is too small: the ZeroMQ handshake alone needs more (at least {MIN_MAX_SIZE})"
+        )),
+        n => Ok(n),
+    }
 }
 
 /// Parse a format name.

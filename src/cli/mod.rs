@@ -49,6 +49,7 @@ use std::process::ExitCode;
 pub fn main<A: Parser>(run: fn(A, &Stop) -> Result<()>) -> ExitCode {
     let args = parse_args::<A>();
     let name = A::command().get_name().to_string();
+    let _ = PROGRAM.set(Box::leak(name.clone().into_boxed_str()));
     let stop = match Stop::on_signals() {
         Ok(stop) => stop,
         Err(e) => {
@@ -76,6 +77,14 @@ pub fn main<A: Parser>(run: fn(A, &Stop) -> Result<()>) -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// The name of the running binary, for lines on stderr.
+static PROGRAM: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// The name of the running binary (`zpattern` outside [`main`]).
+pub fn program_name() -> &'static str {
+    PROGRAM.get().copied().unwrap_or("zpattern")
 }
 
 /// Parse the command line of `A`. `--help` and `--version` print and exit 0; a usage

@@ -34,7 +34,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub subscribers: usize,
     /// Send at once, without waiting for subscribers (early messages may be missed).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "wait_timeout")]
     pub no_wait: bool,
     /// Give up (exit 2) if the subscribers have not arrived within DUR.
     #[arg(long, value_name = "DUR", value_parser = duration_arg)]
@@ -49,14 +49,19 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     let mut source = MessageSource::open(&args.source, args.socket.format, stop)?;
     let mut publisher = Publisher::open(args.socket.options(stop))?;
     report_bound("zpub", &args.socket, publisher.endpoints());
-    if args.no_drop {
-        publisher.set_no_drop(true)?;
-    }
-    if !args.no_wait && args.subscribers > 0 {
-        let what = format!("{} subscriber(s) to subscribe", args.subscribers);
-        let _notice = Notice::waiting("zpub", what, args.socket.quiet);
-        publisher.wait_for_subscribers(args.subscribers, args.wait_timeout)?;
-    }
+    publisher.set_no_drop(args.no_drop)?;
+    // The wait comes before the first message, not before reading it: with no
+    // input there is nobody to wait for.
+    let mut waited = args.no_wait || args.subscribers == 0;
+    let mut slow_joiner = |publisher: &mut Publisher| -> Result<()> {
+        if !waited {
+            let what = format!("{} subscriber(s) to subscribe", args.subscribers);
+            let _notice = Notice::waiting("zpub", what, args.socket.quiet);
+            publisher.wait_for_subscribers(args.subscribers, args.wait_timeout)?;
+            waited = true;
+        }
+        Ok(())
+    };
     let topic = args.topic.as_deref().map(Frame::from);
     let mut batch = args.stamp.batch(&args.source);
     let (counters, _report) = args.socket.reporter("zpub", stop);
@@ -65,12 +70,14 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
         counters.set_drops_unknown();
     }
     send_all(&mut source, &args.source, stop, &counters, |mut msg| {
+        slow_joiner(&mut publisher)?;
         if let Some(topic) = &topic {
             msg.push_front(topic.clone());
         }
         publisher.send(stamped(&mut batch, msg))
     })?;
     if let Some(batch) = &batch {
+        slow_joiner(&mut publisher)?;
         // Subscribers filter on frame 0: the end carries the topic, if there is one.
         publisher.send(batch.end_with(topic.unwrap_or_else(Frame::empty)))?;
     }

@@ -29,6 +29,7 @@ pub use format::Format;
 pub use header::{now_micros, Batch, Header, HeaderError, HEADER_LEN, HEADER_VERSION};
 
 use crate::error::{Error, Result};
+use crate::sys::RawMessage;
 use smallvec::SmallVec;
 use std::fmt;
 use std::ops::Deref;
@@ -40,34 +41,31 @@ pub const ZERO_COPY_THRESHOLD: usize = 1024;
 
 /// One frame of a [`Message`]: a byte string held in a libzmq buffer, so sending moves
 /// it to libzmq and receiving fills it without an extra copy.
-pub struct Frame(zmq::Message);
+pub struct Frame(RawMessage);
 
 impl Frame {
     /// A frame holding a copy of `bytes`.
     pub fn new(bytes: &[u8]) -> Frame {
-        Frame(zmq::Message::from(bytes))
+        Frame(RawMessage::copy_of(bytes))
     }
 
     /// An empty frame.
     pub fn empty() -> Frame {
-        Frame(zmq::Message::new())
+        Frame(RawMessage::new())
     }
 
     /// The frame's bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        self.0.bytes()
     }
 
     /// The frame's bytes as UTF-8 text, if they are valid UTF-8.
     pub fn as_str(&self) -> Option<&str> {
-        std::str::from_utf8(&self.0).ok()
+        std::str::from_utf8(self.as_bytes()).ok()
     }
 
-    pub(crate) fn into_zmq(self) -> zmq::Message {
-        self.0
-    }
-
-    pub(crate) fn zmq_mut(&mut self) -> &mut zmq::Message {
+    /// The libzmq message, to send or receive in place.
+    pub(crate) fn raw_mut(&mut self) -> &mut RawMessage {
         &mut self.0
     }
 }
@@ -75,19 +73,19 @@ impl Frame {
 impl Deref for Frame {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        &self.0
+        self.as_bytes()
     }
 }
 
 impl AsRef<[u8]> for Frame {
     fn as_ref(&self) -> &[u8] {
-        &self.0
+        self.as_bytes()
     }
 }
 
 impl Clone for Frame {
     fn clone(&self) -> Frame {
-        Frame::new(&self.0)
+        Frame::new(self.as_bytes())
     }
 }
 
@@ -140,7 +138,7 @@ impl From<Vec<u8>> for Frame {
     /// [`ZERO_COPY_THRESHOLD`] bytes long.
     fn from(bytes: Vec<u8>) -> Frame {
         if bytes.len() >= ZERO_COPY_THRESHOLD {
-            Frame(zmq::Message::from(bytes))
+            Frame(RawMessage::from_vec(bytes))
         } else {
             Frame::new(&bytes)
         }

@@ -8,12 +8,25 @@ use crate::options::Options;
 use crate::role::Transmit;
 use crate::socket::Socket;
 use crate::sys;
+use std::collections::{BTreeSet, VecDeque};
+use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 /// Broadcasts messages to subscribers. Socket XPUB; peers SUB or XSUB; send only.
+///
+/// A subscriber more than its high-water mark behind loses messages (ZeroMQ's PUB
+/// rule: a slow subscriber must not stall the others), unless
+/// [`Publisher::set_no_drop`] makes sends wait for it. libzmq does not tell the
+/// publisher about those drops (once a subscriber's queue is full, it is left out
+/// of the sends until it has room again); numbering the messages with the batch
+/// header lets a [`crate::Subscriber`] see them.
 pub struct Publisher {
     socket: Socket,
     subscriptions: u64,
+    /// Connections that have not subscribed yet, oldest first.
+    unsubscribed: VecDeque<RawFd>,
+    /// Connections that have subscribed.
+    subscribed: BTreeSet<RawFd>,
 }
 
 impl Publisher {
@@ -32,6 +45,8 @@ impl Publisher {
         Ok(Publisher {
             socket,
             subscriptions: 0,
+            unsubscribed: VecDeque::new(),
+            subscribed: BTreeSet::new(),
         })
     }
 
@@ -62,30 +77,29 @@ impl Publisher {
     }
 
     /// Wait until at least `count` subscribers are connected and have subscribed, up
-    /// to `timeout` (`None`: no limit). Returns the number of connected subscribers.
+    /// to `timeout` (`None`: no limit). Returns the number of subscribed connections.
     ///
-    /// XPUB does not say which connection a subscription came from, so subscribers
-    /// are counted by their connections and their subscription messages: the wait
-    /// ends when both have reached `count` and then no further subscription has
-    /// arrived for [`Publisher::SETTLE`]. A subscriber sends all its subscriptions
-    /// one round trip after connecting, so the settle period lets a subscriber with
-    /// several topics be counted in full before the first message goes out.
+    /// XPUB does not say which connection a subscription came from, but a
+    /// subscriber subscribes one round trip after it connects, so each subscription
+    /// is credited to the oldest connection that has not subscribed yet; a later
+    /// one from a subscriber already counted cannot stand in for a newcomer that
+    /// has not subscribed. Once `count` are in, the wait goes on until no further
+    /// subscription has arrived for [`Publisher::SETTLE`], so that a subscriber with
+    /// several topics is subscribed to all of them before the first message.
     pub fn wait_for_subscribers(
         &mut self,
         count: usize,
         timeout: Option<Duration>,
     ) -> Result<usize> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let wanted = u64::try_from(count).unwrap_or(u64::MAX);
         let mut settling: Option<(Instant, u64)> = None;
         loop {
-            self.take_subscriptions()?;
-            let connected = self.socket.monitor()?.peer_count();
-            if connected >= count && self.subscriptions >= wanted {
+            let subscribed = self.take_subscriptions()?;
+            if subscribed >= count {
                 match settling {
                     Some((since, seen)) if seen == self.subscriptions => {
                         if since.elapsed() >= Publisher::SETTLE {
-                            return Ok(connected);
+                            return Ok(subscribed);
                         }
                     }
                     _ => settling = Some((Instant::now(), self.subscriptions)),
@@ -94,9 +108,9 @@ impl Publisher {
             self.socket.check_stop()?;
             if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
                 return Err(Error::timeout(format!(
-                    "waited {} for {count} subscriber(s): {connected} connected, {} subscription(s) seen",
+                    "waited {} for {count} subscriber(s): {subscribed} subscribed, {} connected",
                     duration::display(timeout.unwrap_or_default()),
-                    self.subscriptions
+                    subscribed + self.unsubscribed.len(),
                 )));
             }
             self.socket.poll(zmq::POLLIN, Duration::from_millis(5))?;
@@ -109,15 +123,23 @@ impl Publisher {
         Ok(self.subscriptions)
     }
 
-    /// Read the subscription messages XPUB has queued for us.
-    fn take_subscriptions(&mut self) -> Result<()> {
+    /// Take in new connections and the subscription messages XPUB has queued for
+    /// us; returns how many open connections have subscribed.
+    fn take_subscriptions(&mut self) -> Result<usize> {
+        let monitor = self.socket.monitor()?;
+        self.unsubscribed.extend(monitor.take_newcomers());
+        self.unsubscribed.retain(|fd| monitor.is_open(*fd));
+        self.subscribed.retain(|fd| monitor.is_open(*fd));
         let mut msg = Message::new(Frame::empty());
         while self.socket.try_recv_into(&mut msg)? {
             if msg.topic().first() == Some(&1) {
                 self.subscriptions += 1;
+                if let Some(fd) = self.unsubscribed.pop_front() {
+                    self.subscribed.insert(fd);
+                }
             }
         }
-        Ok(())
+        Ok(self.subscribed.len())
     }
 
     /// Confirm that every subscriber has read what was sent (bounded by the linger

@@ -152,12 +152,12 @@ impl Requester {
     /// One attempt: send, then wait for the reply, both within `timeout` (with no
     /// server connected, a REQ send would block). `None` when the time ran out.
     fn attempt(&mut self, request: Message, timeout: Option<Duration>) -> Result<Option<Message>> {
-        let socket = self.socket()?;
         let deadline = timeout.map(|t| Instant::now() + t);
-        if !socket.wait_writable(timeout)? {
-            return Ok(None);
+        let socket = self.socket()?;
+        match socket.send_within(request, timeout) {
+            Err(e) if e.kind() == ErrorKind::Timeout => return Ok(None),
+            outcome => outcome?,
         }
-        socket.send(request)?;
         let mut reply = Message::new(Frame::empty());
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         Ok(socket.wait_recv_into(&mut reply, left)?.then_some(reply))
@@ -193,8 +193,8 @@ impl Requester {
         }
     }
 
-    fn socket(&self) -> Result<&Socket> {
-        self.socket.as_ref().ok_or_else(|| {
+    fn socket(&mut self) -> Result<&mut Socket> {
+        self.socket.as_mut().ok_or_else(|| {
             Error::new(
                 ErrorKind::Network,
                 "the requester lost its socket: reopening it failed earlier",

@@ -15,6 +15,7 @@ mod interop;
 mod lab;
 mod pipeline;
 mod pubsub;
+mod reliability;
 mod reqrep;
 mod signals;
 mod slow;

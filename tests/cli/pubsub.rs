@@ -143,7 +143,7 @@ fn wait_timeout_without_subscribers_exits_2() {
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert_eq!(
         out.errors(),
-        ["zpub: waited 300ms for 1 subscriber(s): 0 connected, 0 subscription(s) seen"]
+        ["zpub: waited 300ms for 1 subscriber(s): 0 subscribed, 0 connected"]
     );
     assert!(out.stdout.is_empty(), "{out:?}");
 }
