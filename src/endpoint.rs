@@ -153,19 +153,20 @@ impl Endpoint {
         Ok(())
     }
 
-    /// The endpoint to hand libzmq for a bind. libzmq binds TCP to an address, an
-    /// interface name or `*`, and takes any other name for an interface that does not
-    /// exist ("No such device"); a host name such as `localhost` is resolved here.
+    /// The endpoint to hand libzmq for a bind: an address or `*`. An interface name
+    /// (`lo`, `eth0`) becomes its first address, IPv4 first, and a host name such as
+    /// `localhost` is resolved (libzmq would take it for an interface).
     pub(crate) fn for_bind(&self) -> Result<Endpoint> {
         let Some((host, port)) = self.tcp_parts() else {
             return Ok(self.clone());
         };
         let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let is_interface = Path::new("/sys/class/net").join(bare).exists();
-        if host == "*" || bare.parse::<IpAddr>().is_ok() || is_interface {
+        if host == "*" || bare.parse::<IpAddr>().is_ok() {
             return Ok(self.clone());
         }
+        let interface = crate::sys::interface_addresses(bare);
         let addrs: Vec<IpAddr> = match (bare, 0).to_socket_addrs() {
+            _ if !interface.is_empty() => interface,
             Ok(addrs) => addrs.map(|a| a.ip()).collect(),
             Err(e) => {
                 return Err(Error::usage(format!(

@@ -557,13 +557,18 @@ fn configure<'a>(
     Ok(())
 }
 
-/// Whether a socket of `kind` hands each message to one peer of its choice (PUSH,
-/// REQ). Such a socket is made to queue only to peers whose connection is up
-/// (`ZMQ_IMMEDIATE`): otherwise a connected endpoint whose peer is down, or died,
-/// keeps its share of the round-robin, and that share waits, or is lost, in a queue
-/// nobody reads while live peers sit idle.
+/// Whether a socket of `kind` deals each message to one peer of its choice and
+/// hears nothing back (PUSH). Such a socket is made to queue only to peers whose
+/// connection is up (`ZMQ_IMMEDIATE`): otherwise a connected endpoint whose peer is
+/// down, or died, keeps its share of the round-robin, and that share waits, or is
+/// lost, in a queue nobody reads while live peers sit idle.
+///
+/// Not REQ: libzmq tears down an immediate socket's queue when its connection
+/// drops, the inbound side too, so a reply that arrived just before its server
+/// closed would be lost unread. A request sent to a dead server is the Lazy
+/// Pirate's business instead.
 fn deals_to_one(kind: zmq::SocketType) -> bool {
-    matches!(kind, zmq::PUSH | zmq::REQ)
+    kind == zmq::PUSH
 }
 
 /// The endpoint libzmq actually bound (wildcard port resolved).

@@ -37,6 +37,9 @@ struct Inner {
 
 static SIGNAL_STOP: OnceLock<Stop> = OnceLock::new();
 static SIGNALS_SEEN: AtomicU32 = AtomicU32::new(0);
+/// Process groups of commands running for us (`--exec`), killed when a second
+/// signal ends the process at once: they would otherwise outlive it.
+static CHILD_GROUPS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 impl Stop {
     /// A fresh, unrequested stop.
@@ -55,6 +58,7 @@ impl Stop {
         let handler_stop = stop.clone();
         ctrlc::set_handler(move || {
             if SIGNALS_SEEN.fetch_add(1, Ordering::SeqCst) > 0 {
+                kill_child_groups();
                 std::process::exit(130);
             }
             handler_stop.request();
@@ -104,6 +108,43 @@ impl Stop {
                 Err(poisoned) => poisoned.into_inner().0,
             };
         }
+    }
+}
+
+/// A command's process group (its leader's pid), killed if the process is ended at
+/// once by a second signal; dropping the guard forgets it.
+pub(crate) struct ChildGroup(u32);
+
+impl ChildGroup {
+    /// Track the process group led by `pid`.
+    pub(crate) fn track(pid: u32) -> ChildGroup {
+        CHILD_GROUPS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(pid);
+        ChildGroup(pid)
+    }
+
+    /// Kill every process of the group.
+    pub(crate) fn kill(&self) {
+        let _ = crate::sys::signal_group(self.0, libc::SIGKILL);
+    }
+}
+
+impl Drop for ChildGroup {
+    fn drop(&mut self) {
+        let mut groups = CHILD_GROUPS.lock().unwrap_or_else(|p| p.into_inner());
+        groups.retain(|group| *group != self.0);
+    }
+}
+
+fn kill_child_groups() {
+    for group in CHILD_GROUPS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+    {
+        let _ = crate::sys::signal_group(*group, libc::SIGKILL);
     }
 }
 

@@ -9,6 +9,7 @@
 //!   `zmq_msg_send` leaves such a message with its caller, but the `zmq` crate's
 //!   send drops it, so a send could not wait in slices (to see a stop) without
 //!   losing its message;
+//! * the addresses of a network interface (`getifaddrs`), to bind to it by name;
 //! * process control for `zlab`: signalling a process group, children that die with
 //!   their parent (`PR_SET_PDEATHSIG`), new network namespaces (`unshare`) and
 //!   starting a child inside one (`setns`).
@@ -272,6 +273,46 @@ pub(crate) fn new_network_namespace() -> io::Result<OwnedFd> {
     })
     .join()
     .map_err(|_| io::Error::other("the namespace thread panicked"))?
+}
+
+/// The addresses of network interface `name` (IPv4 first), for binding to an
+/// interface by name: the vendored libzmq is built without interface lookup.
+pub(crate) fn interface_addresses(name: &str) -> Vec<std::net::IpAddr> {
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs allocates a list and stores its head in `list`; we only read
+    // it, then hand it back to freeifaddrs exactly once.
+    if unsafe { libc::getifaddrs(&mut list) } != 0 {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    let mut entry = list;
+    while !entry.is_null() {
+        // SAFETY: `entry` is a node of the list getifaddrs made, alive until
+        // freeifaddrs; its name is a NUL-terminated string, its address (when not
+        // null) a sockaddr of the family it states.
+        unsafe {
+            let ifa = &*entry;
+            let matches = std::ffi::CStr::from_ptr(ifa.ifa_name).to_bytes() == name.as_bytes();
+            if matches && !ifa.ifa_addr.is_null() {
+                match i32::from((*ifa.ifa_addr).sa_family) {
+                    libc::AF_INET => {
+                        let sin = &*ifa.ifa_addr.cast::<libc::sockaddr_in>();
+                        let ip = std::net::Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
+                        found.insert(0, ip.into());
+                    }
+                    libc::AF_INET6 => {
+                        let sin6 = &*ifa.ifa_addr.cast::<libc::sockaddr_in6>();
+                        found.push(std::net::Ipv6Addr::from(sin6.sin6_addr.s6_addr).into());
+                    }
+                    _ => {}
+                }
+            }
+            entry = ifa.ifa_next;
+        }
+    }
+    // SAFETY: `list` came from getifaddrs and is freed once.
+    unsafe { libc::freeifaddrs(list) };
+    found
 }
 
 /// Whether we run as root (network namespaces and tc need it).

@@ -63,7 +63,8 @@ pub struct SocketArgs {
     /// line), escaped, hex, json or raw.
     #[arg(long, value_name = "FMT", default_value = "text", value_parser = format_arg)]
     pub format: Format,
-    /// Print only errors on stderr (not the bound endpoints).
+    /// Print only errors and reports of loss on stderr: not the bound endpoints,
+    /// waits for peers or connection changes.
     #[arg(short, long)]
     pub quiet: bool,
     /// Print a summary line on stderr at exit.

@@ -1,23 +1,36 @@
-//! Running a shell command as a message filter (`zrep --exec`): the message goes to
-//! the command's stdin as one record, its stdout comes back as the reply.
+//! Running a shell command as a message filter (`zrep --exec`, `zpull --exec`): the
+//! message goes to the command's stdin as one record, its stdout comes back as the
+//! reply or the result.
+//!
+//! The command runs in a process group of its own, so that a stop, or a second
+//! Ctrl-C that ends us at once, ends it with everything it started.
 
 use crate::error::{Error, Result};
-use crate::frame::{Format, Message};
-use std::io::Write;
-use std::process::{Command, Stdio};
+use crate::frame::{Format, Frame, Message};
+use crate::stop::{ChildGroup, Stop};
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How often a wait for the command looks at the stop.
+const STOP_CHECK: Duration = Duration::from_millis(50);
 
 /// A shell command that turns one message into another.
 #[derive(Clone, Debug)]
 pub struct Filter {
     command: String,
     format: Format,
+    stop: Option<Stop>,
 }
 
 /// What a filter run produced.
 pub struct Filtered {
-    /// The command's standard output, decoded as one record.
+    /// The command's standard output, decoded as one record (or, if it is not a
+    /// valid record in the format, as one frame of raw bytes).
     pub message: Message,
-    /// `None` when the command exited 0, else a description of how it failed.
+    /// `None` when the command exited 0 with a valid record, else what went wrong.
     pub failure: Option<String>,
 }
 
@@ -27,23 +40,33 @@ impl Filter {
         Filter {
             command: command.to_string(),
             format,
+            stop: None,
         }
+    }
+
+    /// Kill the command (and what it started) when `stop` is requested.
+    pub fn with_stop(mut self, stop: Stop) -> Filter {
+        self.stop = Some(stop);
+        self
     }
 
     /// Run the command once with `input` on its stdin.
     pub fn run(&self, input: &Message) -> Result<Filtered> {
         let mut record = Vec::new();
         self.format.encode(input, &mut record);
+        let cannot = |e| Error::io(format!("cannot run '{}'", self.command), e);
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(&self.command)
+            .process_group(0)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .map_err(|e| Error::io(format!("cannot run '{}'", self.command), e))?;
-        // Feed stdin from a thread so a command that writes a lot before reading all of
-        // its input cannot deadlock against us.
+            .map_err(cannot)?;
+        let group = ChildGroup::track(child.id());
+        // Feed stdin and drain stdout from threads, so a command that writes a lot
+        // before reading all of its input cannot deadlock against us.
         let stdin = child.stdin.take();
         let feeder = std::thread::spawn(move || {
             if let Some(mut stdin) = stdin {
@@ -51,18 +74,62 @@ impl Filter {
                 let _ = stdin.write_all(&record);
             }
         });
-        let output = child
-            .wait_with_output()
-            .map_err(|e| Error::io(format!("cannot run '{}'", self.command), e))?;
+        let stdout = child.stdout.take();
+        let reader = std::thread::spawn(move || {
+            let mut output = Vec::new();
+            if let Some(mut stdout) = stdout {
+                let _ = stdout.read_to_end(&mut output);
+            }
+            output
+        });
+        let (done, exited) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(child.wait());
+        });
+        let status = self.wait(&exited, &group)?.map_err(cannot)?;
         let _ = feeder.join();
-        let stdout = output.stdout.strip_suffix(b"\n").unwrap_or(&output.stdout);
-        let message = self
-            .format
-            .decode(stdout)
-            .map_err(|e| e.context(format_args!("output of '{}'", self.command)))?;
-        let failure = (!output.status.success())
-            .then(|| format!("'{}' failed ({})", self.command, output.status));
-        Ok(Filtered { message, failure })
+        let output = reader.join().unwrap_or_default();
+        Ok(self.filtered(&output, status))
+    }
+
+    /// Wait for the command to exit; on a stop, kill its group first.
+    fn wait(
+        &self,
+        exited: &mpsc::Receiver<std::io::Result<ExitStatus>>,
+        group: &ChildGroup,
+    ) -> Result<std::io::Result<ExitStatus>> {
+        loop {
+            match exited.recv_timeout(STOP_CHECK) {
+                Ok(status) => return Ok(status),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Ok(Err(std::io::Error::other("the command's waiter is gone")))
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            if self.stop.as_ref().is_some_and(Stop::is_requested) {
+                group.kill();
+                let _ = exited.recv();
+                return Err(Error::interrupted());
+            }
+        }
+    }
+
+    fn filtered(&self, output: &[u8], status: ExitStatus) -> Filtered {
+        let record = output.strip_suffix(b"\n").unwrap_or(output);
+        let (message, bad_record) = match self.format.decode(record) {
+            Ok(message) => (message, None),
+            Err(e) => (Message::new(Frame::new(record)), Some(e)),
+        };
+        let failure = match (status.success(), bad_record) {
+            (true, None) => None,
+            (false, _) => Some(format!("'{}' failed ({status})", self.command)),
+            (true, Some(e)) => Some(format!(
+                "the output of '{}' is not a valid {} record ({e})",
+                self.command,
+                self.format.name()
+            )),
+        };
+        Filtered { message, failure }
     }
 }
 
@@ -86,6 +153,33 @@ mod tests {
         let out = f.run(&Message::new("x")).unwrap();
         assert_eq!(out.message, Message::new("partial"));
         assert!(out.failure.unwrap().contains("exit status: 3"));
+    }
+
+    #[test]
+    fn output_that_is_not_a_record_comes_back_raw_as_a_failure() {
+        let f = Filter::new("echo notHex", Format::Hex);
+        let out = f.run(&Message::new("x")).unwrap();
+        assert_eq!(out.message, Message::new("notHex"));
+        assert!(out.failure.unwrap().contains("not a valid hex record"));
+    }
+
+    #[test]
+    fn a_stop_kills_the_command_and_what_it_started() {
+        let stop = Stop::new();
+        let f = Filter::new("sleep 30 & sleep 30; wait", Format::Text).with_stop(stop.clone());
+        let stopper = std::thread::spawn(move || {
+            // Not synchronisation: the run must end on the stop whenever it comes.
+            std::thread::sleep(Duration::from_millis(100));
+            stop.request();
+        });
+        let started = std::time::Instant::now();
+        let outcome = f.run(&Message::new("x"));
+        assert_eq!(
+            outcome.err().map(|e| e.kind()),
+            Some(crate::ErrorKind::Interrupted)
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+        stopper.join().unwrap();
     }
 
     #[test]

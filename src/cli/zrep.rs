@@ -1,8 +1,8 @@
 //! `zrep`: answer requests by echo, template or command.
 
-use crate::cli::args::{duration_arg, report_bound, require, SocketArgs};
+use crate::cli::args::{duration_arg, report_bound, SocketArgs};
 use crate::cli::{Filter, MessageWriter};
-use crate::error::{ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Format, Message};
 use crate::reqrep::Replier;
 use crate::stop::Stop;
@@ -19,12 +19,13 @@ pub struct Args {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub socket: SocketArgs,
-    /// Reply with TEMPLATE, where {} stands for the request (in --format), e.g.
-    /// 'Stop saying {}'.
+    /// Reply with TEMPLATE, where {} stands for the request's frames joined by TAB
+    /// (as bytes, whatever --format), e.g. 'Stop saying {}'; a TAB in the result
+    /// separates reply frames.
     #[arg(short, long, value_name = "TEMPLATE", conflicts_with = "exec")]
     pub reply: Option<String>,
     /// Reply with the output of shell command CMD, run once per request with the
-    /// request on its stdin.
+    /// request on its stdin (both in --format).
     #[arg(short, long, value_name = "CMD")]
     pub exec: Option<String>,
     /// Stop after answering N requests.
@@ -38,7 +39,7 @@ pub struct Args {
 /// How a reply is made from a request.
 enum Responder {
     Echo,
-    Template(String, Format),
+    Template(Vec<u8>),
     Exec(Filter),
 }
 
@@ -46,14 +47,7 @@ impl Responder {
     fn reply_to(&self, request: &Message) -> Result<Message> {
         match self {
             Responder::Echo => Ok(request.clone()),
-            Responder::Template(template, format) => {
-                let mut record = Vec::new();
-                format.encode(request, &mut record);
-                let text = String::from_utf8_lossy(record.strip_suffix(b"\n").unwrap_or(&record));
-                format
-                    .decode(template.replace("{}", &text).as_bytes())
-                    .map_err(|e| e.context("--reply"))
-            }
+            Responder::Template(template) => fill(template, request),
             Responder::Exec(filter) => {
                 let filtered = filter.run(request)?;
                 if let Some(failure) = filtered.failure {
@@ -65,47 +59,68 @@ impl Responder {
     }
 }
 
+/// `template` with every `{}` replaced by the request's frames joined by TAB, split
+/// into frames at each TAB. Bytes throughout: a request that is not UTF-8 comes
+/// back as it came.
+fn fill(template: &[u8], request: &Message) -> Result<Message> {
+    let mut joined = Vec::new();
+    Format::Text.encode(request, &mut joined);
+    joined.pop(); // the newline
+    let mut reply = Vec::with_capacity(template.len() + joined.len());
+    let mut rest = template;
+    while let Some(at) = rest.windows(2).position(|w| w == b"{}") {
+        reply.extend_from_slice(&rest[..at]);
+        reply.extend_from_slice(&joined);
+        rest = &rest[at + 2..];
+    }
+    reply.extend_from_slice(rest);
+    Format::Text.decode(&reply)
+}
+
 /// Run `zrep`.
 pub fn run(args: Args, stop: &Stop) -> Result<()> {
     let format = args.socket.format;
-    require(
-        args.reply.is_none() || format.is_line_based(),
-        "--reply needs a line format, not raw",
-    )?;
     let responder = match (&args.reply, &args.exec) {
-        (Some(template), _) => Responder::Template(template.clone(), format),
-        (None, Some(command)) => Responder::Exec(Filter::new(command, format)),
+        (Some(template), _) => Responder::Template(template.clone().into_bytes()),
+        (None, Some(command)) => {
+            Responder::Exec(Filter::new(command, format).with_stop(stop.clone()))
+        }
         (None, None) => Responder::Echo,
     };
     let mut writer = MessageWriter::stdout(format)?;
-    let mut options = args.socket.options(stop);
-    options.recv_timeout = args.timeout;
-    let mut replier = Replier::open(options)?;
+    let mut replier = Replier::open(args.socket.options(stop))?;
     report_bound("zrep", &args.socket, replier.endpoints());
     let (counters, _report) = args.socket.reporter("zrep", stop);
-    let mut requests = 0;
-    let mut handled = 0;
-    let served = replier.serve(args.count, |request| {
-        // The previous reply went out before this request could be received.
-        counters.set_sent(requests);
-        requests += 1;
-        counters.set_received(requests);
-        writer.write(&request)?;
-        writer.flush()?;
-        let reply = responder.reply_to(&request)?;
-        handled += 1;
-        Ok(reply)
-    });
-    match served {
-        Ok(answered) => counters.set_sent(answered),
-        Err(e) if e.kind() == ErrorKind::Timeout && args.count.is_none() => {
-            counters.set_sent(requests)
+    let mut printing = true;
+    let mut answered = 0;
+    while args.count.is_none_or(|count| answered < count) {
+        let Some(request) = replier.recv_request(args.timeout)? else {
+            replier.close()?;
+            return no_more_requests(&args, answered);
+        };
+        counters.set_received(answered + 1);
+        // Printing is a side effect: a reader that went away does not stop the
+        // answers.
+        if printing {
+            match writer.write(&request).and_then(|()| writer.flush()) {
+                Err(e) if e.kind() == ErrorKind::BrokenPipe => printing = false,
+                outcome => outcome?,
+            }
         }
-        Err(e) => {
-            // A REP reply does not wait for the peer: every reply made went out.
-            counters.set_sent(handled);
-            return Err(e);
-        }
+        replier.reply(responder.reply_to(&request)?)?;
+        answered += 1;
+        counters.set_sent(answered);
     }
     replier.close()
+}
+
+/// No request came within --timeout: the end without --count, a timeout with it.
+fn no_more_requests(args: &Args, answered: u64) -> Result<()> {
+    match (args.count, args.timeout) {
+        (Some(count), Some(timeout)) => Err(Error::timeout(format!(
+            "answered {answered} of {count} requests; none arrived for {}",
+            crate::duration::display(timeout)
+        ))),
+        _ => Ok(()),
+    }
 }

@@ -85,13 +85,13 @@ fn has_loss(report: &Report) -> bool {
 
 /// The gap report on stderr: with `--format json`, always, as one line
 /// `zsub: report {JSON}`; else one line per publisher stream, when something was
-/// lost or with `--verbose`, unless `--quiet`.
+/// lost (even with `--quiet`: loss is not chatter) or with `--verbose`.
 fn print_gaps(report: &Report, socket: &SocketArgs) {
     if socket.format == Format::Json {
         note!("zsub: report {}", report.to_json());
         return;
     }
-    if socket.quiet || !(socket.verbose || has_loss(report)) {
+    if !(socket.verbose || has_loss(report)) {
         return;
     }
     let lines = report.lines();

@@ -178,12 +178,81 @@ fn bad_data_and_option_values_are_usage_errors() {
         2,
     );
     assert_eq!(line, "zpub: --data: invalid hex digit 'z' at position 1");
-    let line = one_line(
-        Bin::Zrep,
-        &["--bind", ANY, "--format", "raw", "--reply", "x"],
-        2,
-    );
-    assert_eq!(line, "zrep: --reply needs a line format, not raw");
     let text = fails(Bin::Zsub, &["--bind", ANY, "--timeout", "soon"], 2).join("\n");
     assert!(text.contains("invalid duration 'soon'"), "{text}");
+}
+
+#[test]
+fn an_ipc_path_in_use_is_refused_and_left_to_its_owner() {
+    let dir = TempDir::new();
+    let endpoint = dir.ipc("taken.sock");
+    let (owner, _) = run(Bin::Zpull, &["--bind", &endpoint, "--count", "1"]).bound();
+    for bin in ALL {
+        let line = one_line(bin, &["--bind", &endpoint], 1);
+        assert_eq!(
+            line,
+            format!(
+                "{}: cannot bind {endpoint}: Address already in use (a process is listening there)",
+                bin.name()
+            )
+        );
+    }
+    // The owner still has its endpoint.
+    run(
+        Bin::Zpush,
+        &["--connect", &endpoint, "--data", "still mine"],
+    )
+    .start()
+    .finish()
+    .expect(0);
+    assert_eq!(owner.finish().expect(0).lines(), ["still mine"]);
+    assert!(
+        !dir.path().join("taken.sock").exists(),
+        "the ipc file outlived its owner"
+    );
+}
+
+#[test]
+fn bind_takes_host_names_and_interfaces_and_explains_the_rest() {
+    for (host, resolved) in [("localhost", "127.0.0.1"), ("lo", "127.0.0.1")] {
+        let endpoint = format!("tcp://{host}:*");
+        let (zsub, bound) = run(Bin::Zsub, &["--bind", &endpoint, "--timeout", "10ms"]).bound();
+        assert!(bound.starts_with(&format!("tcp://{resolved}:")), "{bound}");
+        zsub.finish().expect(0);
+    }
+    let line = one_line(Bin::Zsub, &["--bind", "tcp://nohost.invalid:*"], 2);
+    assert!(
+        line.contains("'nohost.invalid' is neither an address nor an interface"),
+        "{line}"
+    );
+    let line = one_line(Bin::Zsub, &["--bind", "tcp://192.0.2.254:*"], 1);
+    assert!(
+        line.ends_with("(the address is not one of this machine's)"),
+        "{line}"
+    );
+}
+
+#[test]
+fn option_values_that_cannot_work_are_refused_up_front() {
+    for (args, why) in [
+        (&["--max-size", "20"][..], "20 bytes is too small"),
+        (&["--stats", "0s"][..], "'0s' must be longer than zero"),
+        (
+            &["--heartbeat-timeout", "2h"][..],
+            "longer than the most a heartbeat can say",
+        ),
+        (&["--reconnect", "0s"][..], "'0s' must be longer than zero"),
+    ] {
+        let mut all = vec!["--bind", ANY];
+        all.extend_from_slice(args);
+        let line = one_line(Bin::Zsub, &all, 2);
+        assert!(line.contains(why), "{line}");
+        assert!(line.ends_with("(see zsub --help)"), "{line}");
+    }
+    let line = one_line(
+        Bin::Zpub,
+        &["--bind", ANY, "--no-wait", "--wait-timeout", "1s"],
+        2,
+    );
+    assert!(line.contains("cannot be used with"), "{line}");
 }

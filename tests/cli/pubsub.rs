@@ -178,3 +178,68 @@ fn zsub_ends_quietly_when_its_reader_goes_away() {
     zpub.close_stdin();
     zpub.finish().expect(0);
 }
+
+#[test]
+fn zpub_with_nothing_to_send_waits_for_nobody() {
+    let started = Instant::now();
+    run(Bin::Zpub, &["--connect", "tcp://127.0.0.1:9"])
+        .stdin_bytes("")
+        .start()
+        .finish()
+        .expect(0);
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn zsub_without_a_publisher_ends_at_its_timeout_not_a_linger_later() {
+    // Nothing listens at the endpoint; the subscription zsub queued for it must not
+    // hold up its exit.
+    let started = Instant::now();
+    let out = run(
+        Bin::Zsub,
+        &["--connect", "tcp://127.0.0.1:9", "--timeout", "200ms"],
+    )
+    .start()
+    .finish()
+    .expect(0);
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "{:?} {out:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn subscribers_are_counted_by_connection_not_by_subscription() {
+    // One subscriber with two topics is one subscriber: --subscribers 2 waits for a
+    // second one.
+    let context = zmq::Context::new();
+    let (mut zpub, endpoint) = run(
+        Bin::Zpub,
+        &[
+            "--bind",
+            ANY,
+            "--topic",
+            "x",
+            "--data",
+            "hi",
+            "--subscribers",
+            "2",
+        ],
+    )
+    .bound();
+    let first = zmq_socket(&context, zmq::SUB);
+    first.set_subscribe(b"x").unwrap();
+    first.set_subscribe(b"y").unwrap();
+    first.connect(&endpoint).unwrap();
+    let waiting = zpub.stderr_line_within(DEADLINE).expect("a waiting notice");
+    assert_eq!(waiting, "zpub: waiting for 2 subscriber(s) to subscribe");
+    assert!(zpub.try_exit().is_none(), "zpub must still be waiting");
+    let second = zmq_socket(&context, zmq::SUB);
+    second.set_subscribe(b"x").unwrap();
+    second.connect(&endpoint).unwrap();
+    for subscriber in [&first, &second] {
+        assert_eq!(recv_frames(subscriber), frames(&[b"x", b"hi"]));
+    }
+    zpub.finish().expect(0);
+}

@@ -149,6 +149,65 @@ fn zrep_timeout_ends_an_idle_server() {
     let out = zrep.finish().expect(2);
     assert_eq!(
         out.errors(),
-        ["zrep: no request within 300ms after 0 answered"]
+        ["zrep: answered 0 of 1 requests; none arrived for 300ms"]
     );
+}
+
+#[test]
+fn a_reply_template_works_on_bytes_whatever_the_format() {
+    // zrep prints the requests as JSON; the template fills in their bytes, TABs
+    // between frames, and a TAB in the result separates reply frames.
+    let (zrep, zreq) = exchange(
+        ANY,
+        &[
+            "--format",
+            "json",
+            "--reply",
+            "Stop saying {}\tdone",
+            "--count",
+            "2",
+        ],
+        &["--format", "hex"],
+        &["6d6573736167652031", "ff\tfe"],
+    );
+    assert_eq!(
+        zreq.lines(),
+        [
+            "53746f7020736179696e67206d6573736167652031\t646f6e65",
+            "53746f7020736179696e6720ff\tfe\t646f6e65"
+        ]
+    );
+    assert_eq!(
+        zrep.lines(),
+        [
+            r#"{"frames":["message 1"]}"#,
+            r#"{"frames":[{"hex":"ff"},{"hex":"fe"}]}"#
+        ]
+    );
+}
+
+#[test]
+fn output_an_exec_command_cannot_encode_is_replied_raw_with_a_warning() {
+    let (zrep, zreq) = exchange(
+        ANY,
+        &["--format", "hex", "--exec", "echo notHex", "--count", "1"],
+        &[],
+        &["6869"],
+    );
+    assert_eq!(zreq.lines(), ["notHex"]);
+    let warning = zrep.errors().join("\n");
+    assert!(warning.contains("is not a valid hex record"), "{warning}");
+}
+
+#[test]
+fn zrep_goes_on_answering_when_its_reader_goes_away() {
+    let (mut zrep, endpoint) = run(Bin::Zrep, &["--bind", ANY, "--count", "3"])
+        .raw_stdout()
+        .bound();
+    drop(zrep.take_stdout());
+    let zreq = run(Bin::Zreq, &["--connect", &endpoint, "--timeout", "20s"])
+        .stdin_lines(&["one", "two", "three"])
+        .start();
+    assert_eq!(zreq.finish().expect(0).lines(), ["one", "two", "three"]);
+    zrep.finish().expect(0);
 }

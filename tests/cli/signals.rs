@@ -4,7 +4,7 @@
 //! A second Ctrl-C ends a binary that is still busy at once.
 
 use crate::support::{bind_ephemeral, run, zmq_socket, Bin, Finished, Proc, ANY, DEADLINE};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Interrupt `proc` with `signal` and collect how it ended.
 fn interrupt(mut proc: Proc, signal: libc::c_int) -> Finished {
@@ -142,21 +142,62 @@ fn zrep_interrupted_between_requests_sums_up() {
 }
 
 #[test]
-fn a_second_ctrl_c_ends_a_busy_binary_at_once() {
-    // zrep waits for its --exec command, which the signal does not reach (it goes
-    // to zrep's pid only): the first Ctrl-C cannot end it before the command does.
-    let (mut zrep, endpoint) = run(Bin::Zrep, &["--bind", ANY, "--exec", "sleep 10"]).bound();
+fn ctrl_c_ends_a_zrep_exec_command_and_what_it_started() {
+    let (mut zrep, endpoint) = run(
+        Bin::Zrep,
+        &["--bind", ANY, "--exec", "sleep 30 & sleep 30; wait"],
+    )
+    .bound();
     let _zreq = run(Bin::Zreq, &["--connect", &endpoint, "--data", "hi"]).start();
     assert_eq!(zrep.line(), "hi");
-    zrep.signal(libc::SIGINT);
-    assert!(
-        zrep.wait_with_deadline(Duration::from_millis(300))
-            .is_none(),
-        "the first Ctrl-C was expected to leave the command running"
+    let started = Instant::now();
+    let out = interrupt(zrep, libc::SIGINT);
+    assert!(started.elapsed() < Duration::from_secs(10), "{out:?}");
+    assert_eq!(
+        summary(&out),
+        "zrep: interrupted: sent 0, received 1, dropped 0"
     );
-    zrep.signal(libc::SIGINT);
-    let status = zrep.wait_with_deadline(DEADLINE).expect("exits at once");
+}
+
+#[test]
+fn a_second_ctrl_c_ends_a_binary_that_is_still_lingering() {
+    // The puller freezes once the stream flows: what zpush sends next stays queued,
+    // and the first Ctrl-C leaves zpush delivering it for up to its --linger.
+    let (mut puller, endpoint) = run(Bin::Zpull, &["--bind", ANY]).bound();
+    let data = "x".repeat(10_000);
+    let mut zpush = run(
+        Bin::Zpush,
+        &[
+            "--connect",
+            &endpoint,
+            "--data",
+            &data,
+            "--count",
+            "100000",
+            "--linger",
+            "60s",
+        ],
+    )
+    .start();
+    assert_eq!(puller.line(), data);
+    puller.signal(libc::SIGSTOP);
+    assert!(
+        zpush
+            .wait_with_deadline(Duration::from_millis(500))
+            .is_none(),
+        "zpush should be blocked on the frozen puller"
+    );
+    zpush.signal(libc::SIGINT);
+    assert!(
+        zpush
+            .wait_with_deadline(Duration::from_millis(500))
+            .is_none(),
+        "the first Ctrl-C was expected to leave zpush lingering"
+    );
+    zpush.signal(libc::SIGINT);
+    let status = zpush.wait_with_deadline(DEADLINE).expect("exits at once");
     assert_eq!(status.code(), Some(130));
+    puller.signal(libc::SIGCONT);
 }
 
 #[test]
