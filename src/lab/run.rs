@@ -264,7 +264,11 @@ impl<'a> Run<'a> {
         let instance = &self.plan.instances[i];
         let node_plan = &self.plan.nodes[instance.node];
         let node = &self.plan.lab.nodes[instance.node];
-        let mut args = self.expand(i);
+        if node_plan.ready.is_some() {
+            let chosen = self.addresses().choose(i)?;
+            self.live[i].bound.extend(chosen);
+        }
+        let mut args = self.addresses().args(i);
         if node_plan.binary.is_some() && node.stats {
             args.push("--stats".into());
             args.push(crate::duration::display(self.options.stats_every));
@@ -289,9 +293,6 @@ impl<'a> Run<'a> {
         })?;
         let pid = child.id();
         let at = millis(self.clock());
-        if let Some(addresses) = self.declared_binds(i) {
-            self.live[i].bound.extend(addresses);
-        }
         self.live[i].begin(child, at);
         self.note(
             observer,
@@ -301,48 +302,9 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// A node's arguments with every placeholder filled in.
-    fn expand(&self, i: usize) -> Vec<String> {
-        let addresses = Addresses::new(self.plan, &self.live, self.network.as_ref(), &self.dir.0);
-        let instance = &self.plan.instances[i];
-        let mut args = Vec::new();
-        for arg in &instance.args {
-            match arg {
-                Arg::One(parts) => args.push(
-                    parts
-                        .iter()
-                        .map(|part| match part {
-                            Part::Text(text) => text.clone(),
-                            Part::Replica => instance.replica.to_string(),
-                            Part::Dir => self.dir.0.display().to_string(),
-                            Part::Bind(e) => addresses.bind(i, e),
-                            Part::Connect(e) => addresses.connect(i, e).join(","),
-                        })
-                        .collect(),
-                ),
-                Arg::Each { option, endpoint } => {
-                    for address in addresses.connect(i, endpoint) {
-                        args.push(option.clone());
-                        args.push(address);
-                    }
-                }
-            }
-        }
-        args
-    }
-
-    /// For a program that prints no bound line, the addresses zlab chose for it.
-    fn declared_binds(&self, i: usize) -> Option<Vec<(String, String)>> {
-        let instance = &self.plan.instances[i];
-        self.plan.nodes[instance.node].ready.as_ref()?;
-        let addresses = Addresses::new(self.plan, &self.live, self.network.as_ref(), &self.dir.0);
-        Some(
-            instance
-                .binds
-                .iter()
-                .map(|e| (e.clone(), addresses.bind(i, e)))
-                .collect(),
-        )
+    /// Address lookups as of now.
+    fn addresses(&self) -> Addresses<'_> {
+        Addresses::new(self.plan, &self.live, self.network.as_ref(), &self.dir.0)
     }
 
     /// Apply the faults that are due.

@@ -473,6 +473,68 @@ fn a_lab_built_in_code_runs_from_the_library() {
     assert_eq!(report.nodes[0].state, "stopped");
 }
 
+#[test]
+fn binds_and_ready_give_the_binder_and_its_connectors_one_address() {
+    // Two binders that print no bound line: zrep --quiet, and a shell running it
+    // with the endpoint declared in `binds`. zlab picks each port once; the
+    // clients get replies only if they connect where the servers bound.
+    let text = format!(
+        r#"
+name = "ready"
+time_limit = "30s"
+[endpoints]
+a = {{}}
+b = {{}}
+[[node]]
+name = "quiet"
+run = ["zrep", "--quiet", "--bind", "{{a}}", "--reply", "a {{}}"]
+ready = "^zrep: stats "
+background = true
+[[node]]
+name = "wrapped"
+run = ["sh", "-c", "exec \"$0\" --quiet --stats 100ms --bind \"$1\" --reply 'b {{}}'", "{zrep}", "{{b}}"]
+binds = ["b"]
+ready = "^zrep: stats "
+background = true
+[[node]]
+name = "client-a"
+run = ["zreq", "--connect", "{{a}}", "--data", "x", "--count", "3", "--timeout", "5s"]
+expect = {{ received = 3, stdout_all = "^a x$" }}
+[[node]]
+name = "client-b"
+run = ["zreq", "--connect", "{{b}}", "--data", "y", "--count", "3", "--timeout", "5s"]
+expect = {{ received = 3, stdout_all = "^b y$" }}
+"#,
+        zrep = env!("CARGO_BIN_EXE_zrep")
+    );
+    let dir = TempDir::new();
+    let file = lab_file(&dir, "ready.lab", &text);
+    let done = zlab(&["run", "--quiet", "--json", &file]).expect(0);
+    let json: serde_json::Value = serde_json::from_str(&done.lines().join("\n")).unwrap();
+    let started = |node: &str| -> String {
+        json["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["node"] == node && e["text"].as_str().unwrap().starts_with("started"))
+            .map(|e| e["text"].as_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    let port = |line: &str| -> String {
+        line.split("tcp://127.0.0.1:")
+            .nth(1)
+            .unwrap_or("")
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect()
+    };
+    for (server, client) in [("quiet", "client-a"), ("wrapped", "client-b")] {
+        let (bound, connected) = (port(&started(server)), port(&started(client)));
+        assert!(!bound.is_empty(), "{}", started(server));
+        assert_eq!(bound, connected, "{server} and {client}");
+    }
+}
+
 /// Debian's Chromium, if installed (CI installs it).
 fn chromium() -> Option<&'static str> {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
