@@ -54,6 +54,7 @@ mod run;
 mod setup;
 mod spec;
 mod state;
+mod watchdog;
 
 pub use expect::Check;
 pub use observe::{Observer, Quiet, Row, RunOptions};

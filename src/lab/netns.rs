@@ -221,7 +221,7 @@ fn run_in(
         })
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    sys::supervise(&mut command, Some(fd));
+    sys::supervise(&mut command, Some(fd), None);
     let shown = format!("{program} {}", args.join(" "));
     let mut child = command
         .spawn()

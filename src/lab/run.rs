@@ -11,10 +11,12 @@ use super::report::{Outcome, Report};
 use super::setup::{resolve_programs, shell_words, LabDir};
 use super::spec::{FaultAction, Signal};
 use super::state::{Exit, Live};
+use super::watchdog::Watchdog;
 use crate::error::{Error, Result};
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How often the observer sees the counts.
@@ -33,7 +35,8 @@ impl Plan {
         for note in &notes {
             observer.note(Duration::ZERO, None, note);
         }
-        let mut run = Run::new(self, options, programs, &dir, network);
+        let watchdog = Arc::new(Watchdog::start()?);
+        let mut run = Run::new(self, options, programs, &dir, network, watchdog);
         let outcome = run.drive(observer);
         run.stop_all(observer);
         run.drain();
@@ -57,6 +60,7 @@ pub(crate) struct Run<'a> {
     programs: Vec<PathBuf>,
     dir: &'a LabDir,
     pub(crate) network: Option<Network>,
+    watchdog: Arc<Watchdog>,
     pub(crate) live: Vec<Live>,
     started: Instant,
     up: Option<Duration>,
@@ -73,6 +77,7 @@ impl<'a> Run<'a> {
         programs: Vec<PathBuf>,
         dir: &'a LabDir,
         network: Option<Network>,
+        watchdog: Arc<Watchdog>,
     ) -> Run<'a> {
         let (sender, receiver) = mpsc::channel();
         Run {
@@ -81,6 +86,7 @@ impl<'a> Run<'a> {
             programs,
             dir,
             network,
+            watchdog,
             live: plan.instances.iter().map(|_| Live::default()).collect(),
             started: Instant::now(),
             up: None,
@@ -282,6 +288,7 @@ impl<'a> Run<'a> {
             args: &args[1..],
             input: node_plan.input.as_deref(),
             netns,
+            watchdog: &self.watchdog,
             instance: i,
             generation: self.live[i].generation + 1,
         };

@@ -251,7 +251,7 @@ fn check_shows_the_plan() {
 }
 
 /// A lab that runs until stopped, with one node per host when namespaces are
-/// available.
+/// available, and a shell node whose background job is a grandchild of zlab.
 const FOREVER: &str = r#"
 name = "forever"
 time_limit = "5m"
@@ -268,9 +268,14 @@ run = ["zpull", "--bind", "{q}"]
 name = "source"
 host = "b"
 run = ["zpush", "--connect", "{q}", "--data", "x", "--count", "1000000", "--interval", "10ms"]
+[[node]]
+name = "shell"
+host = "a"
+run = ["sh", "-c", "sleep 300 & sleep 300"]
 "#;
 
-/// Start zlab on FOREVER; return it and the pids of its nodes once all started.
+/// Start zlab on FOREVER; return it and every process of the lab (the nodes and
+/// the shell's background job) once all started.
 fn start_forever(dir: &TempDir) -> (Proc, Vec<u32>) {
     let file = lab_file(dir, "forever.lab", FOREVER);
     let mut zlab = run(Bin::Zlab, &["run", &file]).start();
@@ -284,10 +289,46 @@ fn start_forever(dir: &TempDir) -> (Proc, Vec<u32>) {
             pids.push(pid.split(')').next().unwrap().parse().unwrap());
         }
         if line.contains("every node started") {
-            return (zlab, pids);
+            assert_eq!(pids.len(), 3, "{pids:?}");
+            return (zlab, members_once_forked(&pids));
         }
     }
     panic!("zlab did not start its nodes: {:?}", zlab.finish());
+}
+
+/// Every process in the nodes' groups, once the shell has forked its background
+/// job (one more process than there are nodes).
+fn members_once_forked(groups: &[u32]) -> Vec<u32> {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let members = group_members(groups);
+        if members.len() > groups.len() {
+            return members;
+        }
+        assert!(Instant::now() < deadline, "no background job: {members:?}");
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The process group of `pid` (the fifth field of /proc/PID/stat).
+fn group_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(')')
+        .next()?
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()
+}
+
+/// Every live process whose process group is one of `groups`.
+fn group_members(groups: &[u32]) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| !gone(pid) && group_of(pid).is_some_and(|g| groups.contains(&g)))
+        .collect()
 }
 
 /// The network namespace of a process, e.g. `net:[4026532301]`.
@@ -303,7 +344,7 @@ fn netns_in_use(ns: &str) -> bool {
         .unwrap()
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .any(|pid| netns_of(pid).as_deref() == Some(ns))
+        .any(|pid| !gone(pid) && netns_of(pid).as_deref() == Some(ns))
 }
 
 /// Whether `pid` is gone (or a zombie, dead but not reaped by its new parent).
@@ -341,29 +382,31 @@ fn assert_nothing_left(pids: &[u32], namespaces: &[String]) {
     }
 }
 
-/// The namespaces the nodes run in, other than our own.
+/// The namespaces the lab's processes run in, other than our own.
 fn lab_namespaces(pids: &[u32]) -> Vec<String> {
     let own = netns_of(std::process::id());
-    let namespaces: Vec<String> = pids
+    let mut namespaces: Vec<String> = pids
         .iter()
         .filter_map(|&p| netns_of(p))
         .filter(|n| Some(n) != own.as_ref())
         .collect();
+    namespaces.sort();
+    namespaces.dedup();
     if zpattern_is_root() {
-        assert_eq!(namespaces.len(), 2, "each node in its own namespace");
+        assert_eq!(namespaces.len(), 2, "one namespace per host");
     } else {
         println!("note: not root, so the lab ran on loopback; only processes are checked");
     }
     namespaces
 }
 
-#[test]
-fn sigterm_stops_every_node_and_removes_the_namespaces() {
+/// Stop zlab with `signal`: exit 130 with the interrupted verdict, and nothing of
+/// the lab left, the shell node's background job included.
+fn stopped_by(signal: libc::c_int) {
     let dir = TempDir::new();
     let (zlab, pids) = start_forever(&dir);
-    assert_eq!(pids.len(), 2);
     let namespaces = lab_namespaces(&pids);
-    zlab.terminate();
+    zlab.signal(signal);
     let done = zlab.finish().expect(130);
     assert!(
         done.lines()
@@ -376,7 +419,17 @@ fn sigterm_stops_every_node_and_removes_the_namespaces() {
 }
 
 #[test]
-fn sigkill_of_zlab_leaves_no_node_and_no_namespace() {
+fn sigterm_stops_every_node_and_removes_the_namespaces() {
+    stopped_by(libc::SIGTERM);
+}
+
+#[test]
+fn sigint_mid_lab_exits_130_with_no_process_left() {
+    stopped_by(libc::SIGINT);
+}
+
+#[test]
+fn sigkill_of_zlab_leaves_no_process_and_no_namespace() {
     let dir = TempDir::new();
     let (mut zlab, pids) = start_forever(&dir);
     let namespaces = lab_namespaces(&pids);
@@ -384,6 +437,7 @@ fn sigkill_of_zlab_leaves_no_node_and_no_namespace() {
     assert!(lab_dir.is_dir(), "{}", lab_dir.display());
     zlab.kill();
     zlab.wait_with_deadline(DEADLINE).expect("zlab ended");
+    // The shell's background job is no child of zlab: only the watchdog kills it.
     assert_nothing_left(&pids, &namespaces);
     // The killed zlab could not remove its directory: the next run does.
     run_shipped("reqrep");
