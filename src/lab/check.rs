@@ -4,7 +4,9 @@
 use super::plan::{
     binary_of, binders as binders_of, is_identifier, Arg, Instance, Part, DIR, REPLICA,
 };
-use super::spec::{Count, Fault, FaultAction, Lab, LabTransport, Link, NetnsPolicy, Node};
+use super::spec::{
+    check_rate, Count, Fault, FaultAction, Lab, LabTransport, Link, NetnsPolicy, Node,
+};
 use std::collections::BTreeSet;
 
 pub(super) fn lab(lab: &Lab) -> std::result::Result<(), String> {
@@ -181,7 +183,14 @@ pub(super) fn fault(lab: &Lab, fault: &Fault) -> std::result::Result<(), String>
     Ok(())
 }
 
-pub(super) fn link(lab: &Lab, between: &[String; 2]) -> std::result::Result<(), String> {
+pub(super) fn link(lab: &Lab, link: &Link) -> std::result::Result<(), String> {
+    let between = &link.between;
+    if let Some(rate) = &link.rate {
+        check_rate(rate).map_err(|e| format!("link: {e}"))?;
+    }
+    if link.loss.is_some_and(|l| !(0.0..=100.0).contains(&l)) {
+        return Err("link: 'loss' must be a percentage from 0 to 100".into());
+    }
     if between[0] == between[1] {
         return Err(format!("link: both ends are host '{}'", between[0]));
     }
@@ -325,6 +334,22 @@ mod tests {
             e.contains("node 'c': expect.stdout[1]: invalid regular expression"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_link_rate_is_checked_where_it_is_written() {
+        let text = "name = \"t\"\nnetns = \"optional\"\n[[node]]\nname = \"a\"\nhost = \"l\"\nrun = [\"true\"]\n\
+            [[node]]\nname = \"b\"\nhost = \"r\"\nrun = [\"true\"]\n[[link]]\nbetween = [\"l\", \"r\"]\nrate = \"fast\"\n";
+        let e = plan_error(text);
+        assert!(e.starts_with("t.lab:13:8: invalid rate 'fast'"), "{e}");
+        for good in ["1mbit", "500kbit", "2.5Mbit", "100kbps"] {
+            let lab = Lab::parse(&text.replace("fast", good), "t.lab").unwrap();
+            assert!(lab.plan().is_ok(), "{good}");
+        }
+        for bad in ["0mbit", "1", "mbit", "1 mbit", "1mbits"] {
+            let e = plan_error(&text.replace("fast", bad));
+            assert!(e.contains("invalid rate"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -97,7 +97,7 @@ impl Lab {
             check::fault(&self, fault).map_err(|m| at(Table::Fault(i), m))?;
         }
         for (i, link) in self.links.iter().enumerate() {
-            check::link(&self, &link.between).map_err(|m| at(Table::Link(i), m))?;
+            check::link(&self, link).map_err(|m| at(Table::Link(i), m))?;
         }
         check::hosts(&self, &instances).map_err(|(i, m)| at(Table::Node(i), m))?;
         Ok(Plan {

@@ -589,6 +589,66 @@ expect = {{ received = 3, stdout_all = "^b y$" }}
     }
 }
 
+/// `nft list ruleset` inside a lab host that ends two lossy links: each link's loss
+/// has its own table, hooked to its own device only.
+#[test]
+fn two_lossy_links_on_one_host_drop_each_its_own_share() {
+    if !zpattern_is_root() || !Path::new("/usr/sbin/nft").exists() {
+        println!("SKIPPED: needs root and nft (.ci/run installs nftables)");
+        return;
+    }
+    let text = r#"
+name = "two-links"
+netns = "required"
+[[node]]
+name = "hub"
+host = "hub"
+run = ["nft", "list", "ruleset"]
+show = true
+[[node]]
+name = "x"
+host = "x"
+run = ["true"]
+[[node]]
+name = "y"
+host = "y"
+run = ["true"]
+[[link]]
+between = ["hub", "x"]
+loss = "10%"
+[[link]]
+between = ["hub", "y"]
+loss = "20%"
+"#;
+    let dir = TempDir::new();
+    let file = lab_file(&dir, "two-links.lab", text);
+    let done = zlab(&["run", "--quiet", "--json", &file]).expect(0);
+    let json: serde_json::Value = serde_json::from_str(&done.lines().join("\n")).unwrap();
+    let network = json["network"].to_string();
+    if network.contains("(netem)") {
+        println!("SKIPPED: this kernel has netem, so zlab uses no nftables rule");
+        return;
+    }
+    assert!(network.contains("loss 10% (nftables)"), "{network}");
+    assert!(network.contains("loss 20% (nftables)"), "{network}");
+    let ruleset: Vec<String> = json["nodes"][0]["shown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().trim().to_string())
+        .collect();
+    let count = |needle: &str| ruleset.iter().filter(|l| l.contains(needle)).count();
+    assert_eq!(count("table netdev "), 2, "{ruleset:#?}");
+    assert_eq!(count("numgen random mod 10000"), 2, "{ruleset:#?}");
+    assert_eq!(count("device \"to-x\""), 1, "{ruleset:#?}");
+    assert_eq!(count("device \"to-y\""), 1, "{ruleset:#?}");
+    assert_eq!(
+        count("devices = {"),
+        0,
+        "one device per chain: {ruleset:#?}"
+    );
+}
+
 /// Debian's Chromium, if installed (CI installs it).
 fn chromium() -> Option<&'static str> {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
