@@ -23,6 +23,9 @@ use std::time::{Duration, Instant};
 const TICK: Duration = Duration::from_millis(250);
 /// How long to wait for output streams to end after the processes are gone.
 const DRAIN: Duration = Duration::from_secs(2);
+/// How long a binder may run without reporting its endpoints before zlab says
+/// that nodes are waiting for it.
+const OVERDUE: Duration = Duration::from_secs(5);
 
 impl Plan {
     /// Run the lab and judge it. `Err` only when the lab could not be set up (a
@@ -117,6 +120,7 @@ impl<'a> Run<'a> {
             if let Err(outcome) = self.start_ready(observer) {
                 return outcome;
             }
+            self.hint_overdue(observer);
             if self.up.is_none() && self.live.iter().all(|l| l.started) {
                 self.up = Some(self.clock());
                 self.note(observer, None, "every node started".into());
@@ -156,7 +160,11 @@ impl<'a> Run<'a> {
     fn stuck_binder(&self) -> Option<String> {
         let i = (0..self.live.len()).find(|&i| {
             let live = &self.live[i];
-            live.started && !live.running() && !self.is_ready(i) && !self.restart_pending(i)
+            live.started
+                && !live.running()
+                && !self.is_ready(i)
+                && !self.restart_pending(i)
+                && !self.waiting_for(i).is_empty()
         })?;
         Some(format!(
             "node '{}' ended before it reported its bound endpoints",
@@ -243,6 +251,56 @@ impl<'a> Run<'a> {
             return live.ready_seen;
         }
         instance.binds.iter().all(|e| live.bound.contains_key(e))
+    }
+
+    /// The instances not started yet because they connect to an endpoint that
+    /// instance `binder` binds.
+    fn waiting_for(&self, binder: usize) -> Vec<usize> {
+        let binds = &self.plan.instances[binder].binds;
+        (0..self.live.len())
+            .filter(|&i| !self.live[i].started)
+            .filter(|&i| {
+                self.plan.instances[i]
+                    .connects
+                    .iter()
+                    .any(|e| binds.contains(e))
+            })
+            .collect()
+    }
+
+    /// Say once about each binder that has run for a while without reporting its
+    /// endpoints while others wait for it: it may never print its bound line.
+    fn hint_overdue(&mut self, observer: &mut dyn Observer) {
+        let now = millis(self.clock());
+        for i in 0..self.live.len() {
+            let live = &self.live[i];
+            let overdue = live.running()
+                && !live.hinted
+                && now.saturating_sub(live.started_ms) >= millis(OVERDUE)
+                && !self.is_ready(i);
+            if !overdue {
+                continue;
+            }
+            let waiting = self.waiting_for(i);
+            if waiting.is_empty() {
+                continue;
+            }
+            self.live[i].hinted = true;
+            let names: Vec<&str> = waiting
+                .iter()
+                .map(|&w| self.plan.instances[w].name.as_str())
+                .collect();
+            let wanted = match self.plan.nodes[self.plan.instances[i].node].ready {
+                Some(_) => "a line matching its 'ready' pattern",
+                None => "its 'NAME: bound EP' line on stderr",
+            };
+            let text = format!(
+                "hint: not ready after {}s ({wanted} has not come); {} wait for it",
+                OVERDUE.as_secs(),
+                names.join(", ")
+            );
+            self.note(observer, Some(i), text);
+        }
     }
 
     /// Start every instance whose binders are ready.

@@ -589,6 +589,28 @@ expect = {{ received = 3, stdout_all = "^b y$" }}
     }
 }
 
+#[test]
+fn a_binder_that_never_reports_gets_a_hint() {
+    let text = r#"
+name = "silent"
+time_limit = "7s"
+[endpoints]
+q = {}
+[[node]]
+name = "silent"
+run = ["sleep", "30"]
+binds = ["q"]
+[[node]]
+name = "client"
+run = ["zreq", "--connect", "{q}", "--data", "x"]
+"#;
+    let dir = TempDir::new();
+    let file = lab_file(&dir, "silent.lab", text);
+    let done = zlab(&["run", &file]).expect(1);
+    let hint = "silent: hint: not ready after 5s (its 'NAME: bound EP' line on stderr has not come); client wait for it";
+    assert!(done.stderr_text().contains(hint), "{}", done.stderr_text());
+}
+
 /// `nft list ruleset` inside a lab host that ends two lossy links: each link's loss
 /// has its own table, hooked to its own device only.
 #[test]
