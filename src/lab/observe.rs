@@ -9,7 +9,9 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RunOptions {
-    /// Where the zpattern binaries are; default: next to the running program.
+    /// The directory of the zpattern binaries. Default (`None`): next to the
+    /// running program, else in the directory above it (cargo's `examples/` and
+    /// `deps/` are one level below the binaries), else in `PATH`.
     pub bin_dir: Option<PathBuf>,
     /// How often zpattern nodes report their counts (`--stats`).
     pub stats_every: Duration,

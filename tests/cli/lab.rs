@@ -518,11 +518,13 @@ fn a_lab_built_in_code_runs_from_the_library() {
                 ),
         )
         .fault(Duration::from_secs(50), "server", FaultAction::Restart);
-    let mut options = RunOptions::default();
-    options.bin_dir = Path::new(env!("CARGO_BIN_EXE_zpub"))
-        .parent()
-        .map(Path::to_path_buf);
-    let report = lab.plan().unwrap().run(&options, &mut Quiet).unwrap();
+    // No bin_dir: this test program runs from target/debug/deps, and the default
+    // lookup finds the binaries in the directory above it.
+    let report = lab
+        .plan()
+        .unwrap()
+        .run(&RunOptions::default(), &mut Quiet)
+        .unwrap();
     assert!(report.passed, "{}", report.to_text());
     assert_eq!(report.nodes[0].state, "stopped");
 }

@@ -50,7 +50,8 @@ pub struct RunArgs {
     /// No live progress on stderr.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Where the zpattern binaries are (default: next to zlab).
+    /// Where the zpattern binaries are (default: next to zlab, then the directory
+    /// above it, then PATH).
     #[arg(long, value_name = "DIR")]
     pub bin_dir: Option<PathBuf>,
     /// How long a node may take to stop after SIGTERM before SIGKILL.
