@@ -613,6 +613,81 @@ run = ["zreq", "--connect", "{q}", "--data", "x"]
     assert!(done.stderr_text().contains(hint), "{}", done.stderr_text());
 }
 
+#[test]
+fn a_missing_or_unreadable_lab_file_exits_2() {
+    let dir = TempDir::new();
+    let missing = dir.path().join("missing.lab");
+    let error = zlab(&["run", missing.to_str().unwrap()])
+        .expect(2)
+        .stderr_text();
+    assert!(
+        error.starts_with(&format!(
+            "zlab: cannot read lab file {}: ",
+            missing.display()
+        )),
+        "{error}"
+    );
+    let binary = dir.path().join("binary.lab");
+    std::fs::write(&binary, b"name = \"x\"\n# caf\xe9\n").unwrap();
+    let error = zlab(&["check", binary.to_str().unwrap()])
+        .expect(2)
+        .stderr_text();
+    assert_eq!(
+        error.trim_end(),
+        format!(
+            "zlab: {}:2:6: the lab file is not UTF-8 text",
+            binary.display()
+        )
+    );
+}
+
+#[test]
+fn an_unwritable_report_path_is_refused_before_anything_starts() {
+    let dir = TempDir::new();
+    let page = dir.path().join("no-such-dir").join("report.html");
+    let file = patterns().join("reqrep.lab");
+    let done = zlab(&[
+        "run",
+        "--report",
+        page.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ])
+    .expect(2);
+    let error = done.stderr_text();
+    assert!(
+        error.starts_with(&format!(
+            "zlab: --report {}: cannot write there: ",
+            page.display()
+        )),
+        "{error}"
+    );
+    assert!(!error.contains("started"), "nothing ran: {error}");
+    assert!(done.lines().is_empty(), "{done:?}");
+}
+
+#[test]
+fn the_report_is_printed_even_when_the_page_cannot_be_written_at_the_end() {
+    // The lab itself removes the directory of its --report page.
+    let dir = TempDir::new();
+    let pages = dir.path().join("pages");
+    std::fs::create_dir(&pages).unwrap();
+    let page = pages.join("report.html");
+    let text = format!(
+        "name = \"vanish\"\n[[node]]\nname = \"rm\"\nrun = [\"rm\", \"-r\", \"{}\"]\n",
+        pages.display()
+    );
+    let file = lab_file(&dir, "vanish.lab", &text);
+    let done = zlab(&["run", "--quiet", "--report", page.to_str().unwrap(), &file]).expect(1);
+    let verdict = done.lines().last().cloned().unwrap_or_default();
+    assert!(verdict.starts_with("verdict: PASS"), "{done:?}");
+    assert!(
+        done.stderr_text()
+            .contains(&format!("zlab: cannot write {}: ", page.display())),
+        "{}",
+        done.stderr_text()
+    );
+}
+
 /// `nft list ruleset` inside a lab host that ends two lossy links: each link's loss
 /// has its own table, hooked to its own device only.
 #[test]
