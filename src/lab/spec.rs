@@ -154,6 +154,9 @@ pub struct Expect {
     /// A regular expression every stdout line must match.
     #[serde(default)]
     pub stdout_all: Option<String>,
+    /// The whole stdout, line by line, in order (a final newline is optional).
+    #[serde(default)]
+    pub stdout_exactly: Option<String>,
     /// Regular expressions that must each match a line of each replica's stderr
     /// (a sink's verdict, a warning).
     #[serde(default)]
@@ -474,6 +477,12 @@ impl Expect {
     /// Expect a stdout line of each replica to match `pattern`.
     pub fn stdout(mut self, pattern: impl Into<String>) -> Expect {
         self.stdout.push(pattern.into());
+        self
+    }
+
+    /// Expect each replica's stdout to be exactly `text`, line by line.
+    pub fn stdout_exactly(mut self, text: impl Into<String>) -> Expect {
+        self.stdout_exactly = Some(text.into());
         self
     }
 }

@@ -10,7 +10,7 @@ use zpattern::lab::{Count, Expect, FaultAction, Lab, LabTransport, Node, Quiet, 
 
 /// The labs in `patterns/` that have a test of their own below; every other lab
 /// there is run by `every_other_shipped_lab_passes`.
-const TESTED: [&str; 7] = [
+const TESTED: [&str; 8] = [
     "pubsub",
     "reqrep",
     "pipeline",
@@ -18,6 +18,7 @@ const TESTED: [&str; 7] = [
     "three-stage-kill",
     "lossy-link",
     "slow-subscriber",
+    "lazy-pirate",
 ];
 
 fn patterns() -> PathBuf {
@@ -129,6 +130,44 @@ fn lossy_link_lab_passes() {
     } else {
         assert!(text.contains("network namespaces unavailable"), "{text}");
     }
+}
+
+#[test]
+fn lazy_pirate_lab_passes_with_every_reply_in_order_and_the_resends_shown() {
+    let file = patterns().join("lazy-pirate.lab");
+    let done = zlab(&["run", "--quiet", "--json", file.to_str().unwrap()]).expect(0);
+    let json: serde_json::Value = serde_json::from_str(&done.lines().join("\n")).unwrap();
+    assert_eq!(json["passed"], true, "{json:#}");
+    let checks = json["checks"].as_array().unwrap();
+    let exact = checks
+        .iter()
+        .find(|c| c["node"] == "client" && c["expected"] == "stdout exactly as given (20 lines)")
+        .expect("the in-order check");
+    assert_eq!(exact["passed"], true, "{exact}");
+    let client = &json["nodes"][1];
+    assert_eq!(client["received"], 20);
+    let resends = client["shown_stderr"].as_array().unwrap();
+    assert!(
+        resends
+            .iter()
+            .any(|l| l == "zreq: no reply within 300ms; resending (attempt 2 of 7)"),
+        "{client}"
+    );
+    let server_events: Vec<&str> = json["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"] == "server")
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        server_events.contains(&"fault: SIGKILL sent"),
+        "{server_events:?}"
+    );
+    assert!(
+        server_events.contains(&"fault: restart"),
+        "{server_events:?}"
+    );
 }
 
 const THREE_CATS: &str = r#"
