@@ -52,7 +52,9 @@ pub trait Observer {
         let _ = (at, node, text);
     }
 
-    /// The counts now, a few times a second.
+    /// The state and counts of every instance now: a few times a second, after
+    /// each event (so a state shown is never older than the last event), and once
+    /// at the end, after everything stopped.
     fn tick(&mut self, at: Duration, rows: &[Row]) {
         let _ = (at, rows);
     }

@@ -43,6 +43,7 @@ impl Plan {
         let outcome = run.drive(observer);
         run.stop_all(observer);
         run.drain();
+        observer.tick(run.clock(), &run.rows());
         notes.extend(
             run.network
                 .as_ref()
@@ -104,11 +105,13 @@ impl<'a> Run<'a> {
         self.started.elapsed()
     }
 
+    /// Record an event, and show the observer the states it changed.
     fn note(&mut self, observer: &mut dyn Observer, node: Option<usize>, text: String) {
         let at = self.clock();
         let name = node.map(|i| self.plan.instances[i].name.clone());
         observer.note(at, name.as_deref(), &text);
         self.events.push((at, name, text));
+        observer.tick(at, &self.rows());
     }
 
     /// The main loop, until the lab is done, out of time, failed or stopped.

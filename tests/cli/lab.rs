@@ -804,6 +804,36 @@ loss = "20%"
     );
 }
 
+/// On a terminal the live table is redrawn after every event: the last one drawn
+/// shows every node as it ended, never "running".
+#[test]
+fn the_live_table_on_a_terminal_shows_the_final_states() {
+    if !Path::new("/usr/bin/script").exists() {
+        println!("SKIPPED: needs script(1) (util-linux) for a terminal");
+        return;
+    }
+    let file = patterns().join("reqrep.lab");
+    let command = format!("{} run {}", env!("CARGO_BIN_EXE_zlab"), file.display());
+    let done = program(
+        "script",
+        "/usr/bin/script",
+        &["-qec", &command, "/dev/null"],
+    )
+    .start()
+    .finish()
+    .expect(0);
+    let screen = done.lines().join("\n");
+    let live = screen.split("lab reqrep:").next().unwrap_or_default();
+    assert!(
+        live.contains("s node    state"),
+        "no live table: {screen:?}"
+    );
+    let last_table = live.rsplit("s node    state").next().unwrap_or_default();
+    assert!(last_table.contains("server  exited 0"), "{last_table:?}");
+    assert!(last_table.contains("client  exited 0"), "{last_table:?}");
+    assert!(!last_table.contains("running"), "{last_table:?}");
+}
+
 /// Debian's Chromium, if installed (CI installs it).
 fn chromium() -> Option<&'static str> {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
