@@ -54,12 +54,14 @@
 mod addresses;
 mod check;
 mod expect;
+mod faults;
 mod html;
 mod netns;
 mod observe;
 mod parse;
 mod plan;
 mod process;
+mod readiness;
 mod report;
 mod run;
 mod setup;

@@ -9,7 +9,6 @@ use super::plan::{Arg, Part, Plan};
 use super::process::{Child, Launch, Output};
 use super::report::{Outcome, Report};
 use super::setup::{resolve_programs, shell_words, LabDir};
-use super::spec::{FaultAction, Signal};
 use super::state::{Exit, Live};
 use super::watchdog::Watchdog;
 use crate::error::{Error, Result};
@@ -23,9 +22,6 @@ use std::time::{Duration, Instant};
 const TICK: Duration = Duration::from_millis(250);
 /// How long to wait for output streams to end after the processes are gone.
 const DRAIN: Duration = Duration::from_secs(2);
-/// How long a binder may run without reporting its endpoints before zlab says
-/// that nodes are waiting for it.
-const OVERDUE: Duration = Duration::from_secs(5);
 
 impl Plan {
     /// Run the lab and judge it. `Err` only when the lab could not be set up (a
@@ -59,19 +55,19 @@ impl Plan {
 
 /// A started run.
 pub(crate) struct Run<'a> {
-    plan: &'a Plan,
-    options: &'a RunOptions,
-    programs: Vec<PathBuf>,
-    dir: &'a LabDir,
+    pub(super) plan: &'a Plan,
+    pub(super) options: &'a RunOptions,
+    pub(super) programs: Vec<PathBuf>,
+    pub(super) dir: &'a LabDir,
     pub(crate) network: Option<Network>,
-    watchdog: Arc<Watchdog>,
+    pub(super) watchdog: Arc<Watchdog>,
     pub(crate) live: Vec<Live>,
-    started: Instant,
-    up: Option<Duration>,
-    faults_done: Vec<bool>,
+    pub(super) started: Instant,
+    pub(super) up: Option<Duration>,
+    pub(super) faults_done: Vec<bool>,
     pub(crate) events: Vec<(Duration, Option<String>, String)>,
-    sender: Sender<Output>,
-    receiver: Receiver<Output>,
+    pub(super) sender: Sender<Output>,
+    pub(super) receiver: Receiver<Output>,
 }
 
 impl<'a> Run<'a> {
@@ -101,12 +97,12 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn clock(&self) -> Duration {
+    pub(super) fn clock(&self) -> Duration {
         self.started.elapsed()
     }
 
     /// Record an event, and show the observer the states it changed.
-    fn note(&mut self, observer: &mut dyn Observer, node: Option<usize>, text: String) {
+    pub(super) fn note(&mut self, observer: &mut dyn Observer, node: Option<usize>, text: String) {
         let at = self.clock();
         let name = node.map(|i| self.plan.instances[i].name.clone());
         observer.note(at, name.as_deref(), &text);
@@ -156,31 +152,6 @@ impl<'a> Run<'a> {
                 background || (!self.live[i].running() && !self.restart_pending(i))
             });
         done.then_some(Outcome::Completed)
-    }
-
-    /// A binder that ended before reporting its endpoints: its connectors would
-    /// wait forever.
-    fn stuck_binder(&self) -> Option<String> {
-        let i = (0..self.live.len()).find(|&i| {
-            let live = &self.live[i];
-            live.started
-                && !live.running()
-                && !self.is_ready(i)
-                && !self.restart_pending(i)
-                && !self.waiting_for(i).is_empty()
-        })?;
-        Some(format!(
-            "node '{}' ended before it reported its bound endpoints",
-            self.plan.instances[i].name
-        ))
-    }
-
-    fn restart_pending(&self, instance: usize) -> bool {
-        self.plan.lab.faults.iter().enumerate().any(|(f, fault)| {
-            !self.faults_done[f]
-                && fault.action == FaultAction::Restart
-                && self.plan.targets(&fault.target).contains(&instance)
-        })
     }
 
     /// Read output for up to `wait`.
@@ -246,88 +217,8 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Whether every endpoint the instance binds is known.
-    fn is_ready(&self, i: usize) -> bool {
-        let live = &self.live[i];
-        let instance = &self.plan.instances[i];
-        if self.plan.nodes[instance.node].ready.is_some() {
-            return live.ready_seen;
-        }
-        instance.binds.iter().all(|e| live.bound.contains_key(e))
-    }
-
-    /// The instances not started yet because they connect to an endpoint that
-    /// instance `binder` binds.
-    fn waiting_for(&self, binder: usize) -> Vec<usize> {
-        let binds = &self.plan.instances[binder].binds;
-        (0..self.live.len())
-            .filter(|&i| !self.live[i].started)
-            .filter(|&i| {
-                self.plan.instances[i]
-                    .connects
-                    .iter()
-                    .any(|e| binds.contains(e))
-            })
-            .collect()
-    }
-
-    /// Say once about each binder that has run for a while without reporting its
-    /// endpoints while others wait for it: it may never print its bound line.
-    fn hint_overdue(&mut self, observer: &mut dyn Observer) {
-        let now = millis(self.clock());
-        for i in 0..self.live.len() {
-            let live = &self.live[i];
-            let overdue = live.running()
-                && !live.hinted
-                && now.saturating_sub(live.started_ms) >= millis(OVERDUE)
-                && !self.is_ready(i);
-            if !overdue {
-                continue;
-            }
-            let waiting = self.waiting_for(i);
-            if waiting.is_empty() {
-                continue;
-            }
-            self.live[i].hinted = true;
-            let names: Vec<&str> = waiting
-                .iter()
-                .map(|&w| self.plan.instances[w].name.as_str())
-                .collect();
-            let wanted = match self.plan.nodes[self.plan.instances[i].node].ready {
-                Some(_) => "a line matching its 'ready' pattern",
-                None => "its 'NAME: bound EP' line on stderr",
-            };
-            let text = format!(
-                "hint: not ready after {}s ({wanted} has not come); {} wait for it",
-                OVERDUE.as_secs(),
-                names.join(", ")
-            );
-            self.note(observer, Some(i), text);
-        }
-    }
-
-    /// Start every instance whose binders are ready.
-    fn start_ready(&mut self, observer: &mut dyn Observer) -> Result<(), Outcome> {
-        let binders = super::plan::binders(&self.plan.instances);
-        for i in 0..self.live.len() {
-            if self.live[i].started {
-                continue;
-            }
-            let waits = self.plan.instances[i]
-                .connects
-                .iter()
-                .flat_map(|e| binders.get(e.as_str()).into_iter().flatten())
-                .any(|&b| !self.is_ready(b));
-            if !waits {
-                self.start(i, observer)
-                    .map_err(|e| Outcome::Failed(e.to_string()))?;
-            }
-        }
-        Ok(())
-    }
-
     /// Start (or restart) instance `i`.
-    fn start(&mut self, i: usize, observer: &mut dyn Observer) -> Result<()> {
+    pub(super) fn start(&mut self, i: usize, observer: &mut dyn Observer) -> Result<()> {
         let instance = &self.plan.instances[i];
         let node_plan = &self.plan.nodes[instance.node];
         let node = &self.plan.lab.nodes[instance.node];
@@ -373,57 +264,6 @@ impl<'a> Run<'a> {
     /// Address lookups as of now.
     fn addresses(&self) -> Addresses<'_> {
         Addresses::new(self.plan, &self.live, self.network.as_ref(), &self.dir.0)
-    }
-
-    /// Apply the faults that are due.
-    fn apply_faults(&mut self, observer: &mut dyn Observer) {
-        let Some(up) = self.up else {
-            return;
-        };
-        for f in 0..self.plan.lab.faults.len() {
-            let fault = &self.plan.lab.faults[f];
-            if self.faults_done[f] || self.clock() < up + fault.at {
-                continue;
-            }
-            self.faults_done[f] = true;
-            for i in self.plan.targets(&fault.target) {
-                self.fault(i, fault.action, observer);
-            }
-        }
-    }
-
-    fn fault(&mut self, i: usize, action: FaultAction, observer: &mut dyn Observer) {
-        match action {
-            FaultAction::Kill { signal } => match self.live[i].child.as_ref() {
-                Some(child) => {
-                    child.signal(signal.number());
-                    self.live[i].faulted = true;
-                    self.note(
-                        observer,
-                        Some(i),
-                        format!("fault: {} sent", signal_name(signal)),
-                    );
-                }
-                None => self.note(
-                    observer,
-                    Some(i),
-                    "fault: not running, nothing to kill".into(),
-                ),
-            },
-            FaultAction::Restart if self.live[i].running() => {
-                self.note(
-                    observer,
-                    Some(i),
-                    "fault: still running, not restarted".into(),
-                );
-            }
-            FaultAction::Restart => {
-                self.note(observer, Some(i), "fault: restart".into());
-                if let Err(e) = self.start(i, observer) {
-                    self.note(observer, Some(i), format!("fault: {e}"));
-                }
-            }
-        }
     }
 
     /// Stop everything still running: SIGTERM to each group, SIGKILL after the
@@ -507,16 +347,6 @@ pub(crate) fn bind_order(args: &[Arg]) -> Vec<String> {
             _ => None,
         })
         .collect()
-}
-
-fn signal_name(signal: Signal) -> &'static str {
-    match signal {
-        Signal::Kill => "SIGKILL",
-        Signal::Term => "SIGTERM",
-        Signal::Int => "SIGINT",
-        Signal::Stop => "SIGSTOP",
-        Signal::Cont => "SIGCONT",
-    }
 }
 
 pub(crate) fn millis(d: Duration) -> u64 {
