@@ -3,10 +3,11 @@
 //! and what each connector connects to (the reported address, seen from its host).
 
 use super::netns::Network;
-use super::plan::{binders, Plan};
+use super::plan::{binders, Arg, Part, Plan};
 use super::spec::LabTransport;
 use super::state::Live;
 use crate::endpoint::{Endpoint, Transport};
+use crate::error::{Error, Result};
 use std::path::Path;
 
 /// Address lookups for one moment of a run.
@@ -37,38 +38,98 @@ impl<'a> Addresses<'a> {
         self.network.and(node.host.as_deref())
     }
 
-    /// What instance `i` binds endpoint `name` to.
+    /// A node's arguments with every placeholder filled in.
+    pub(crate) fn args(&self, i: usize) -> Vec<String> {
+        let instance = &self.plan.instances[i];
+        let mut args = Vec::new();
+        for arg in &instance.args {
+            match arg {
+                Arg::One(parts) => args.push(
+                    parts
+                        .iter()
+                        .map(|part| match part {
+                            Part::Text(text) => text.clone(),
+                            Part::Replica => instance.replica.to_string(),
+                            Part::Dir => self.dir.display().to_string(),
+                            Part::Bind(e) => self.bind(i, e),
+                            Part::Connect(e) => self.connect(i, e).join(","),
+                        })
+                        .collect(),
+                ),
+                Arg::Each { option, endpoint } => {
+                    for address in self.connect(i, endpoint) {
+                        args.push(option.clone());
+                        args.push(address);
+                    }
+                }
+            }
+        }
+        args
+    }
+
+    /// What instance `i` binds endpoint `name` to: the address it bound before, or
+    /// one for the binder to choose (a tcp wildcard port, reported on its bound line).
     pub(crate) fn bind(&self, i: usize, name: &str) -> String {
         if let Some(known) = self.live[i].bound.get(name) {
             return known.clone();
         }
-        let instance = &self.plan.instances[i];
         match self.plan.lab.endpoints[name].transport {
-            LabTransport::Ipc => {
-                let single = binders(&self.plan.instances)
-                    .get(name)
-                    .is_some_and(|b| b.len() == 1);
-                let file = if single {
-                    name.to_string()
-                } else {
-                    format!("{name}-{}", instance.name)
-                };
-                format!("ipc://{}", self.dir.join(file).display())
+            LabTransport::Ipc => self.ipc(i, name),
+            LabTransport::Tcp => format!("tcp://{}:*", self.bind_host(i)),
+        }
+    }
+
+    /// For a program that prints no bound line (it has a `ready` pattern): the
+    /// addresses zlab chooses for the endpoints it binds and has not bound before.
+    /// It cannot report a port it picked, so zlab picks one for it, once: the
+    /// runner keeps the choice, and the binder and its connectors all use it.
+    pub(crate) fn choose(&self, i: usize) -> Result<Vec<(String, String)>> {
+        let instance = &self.plan.instances[i];
+        let mut chosen = Vec::new();
+        for name in &instance.binds {
+            if self.live[i].bound.contains_key(name) {
+                continue;
             }
-            LabTransport::Tcp => {
-                let host = if self.host(i).is_some() {
-                    "0.0.0.0"
-                } else {
-                    "127.0.0.1"
-                };
-                // A program that prints no bound line cannot report a port it
-                // picked, so zlab picks one for it.
-                let port = match self.plan.nodes[instance.node].ready {
-                    Some(_) => free_port().map_or("*".to_string(), |p| p.to_string()),
-                    None => "*".to_string(),
-                };
-                format!("tcp://{host}:{port}")
-            }
+            let address = match self.plan.lab.endpoints[name].transport {
+                LabTransport::Ipc => self.ipc(i, name),
+                LabTransport::Tcp => {
+                    let port = free_port().map_err(|e| {
+                        Error::io(
+                            format!(
+                                "node '{}': no free tcp port for '{{{name}}}'",
+                                instance.name
+                            ),
+                            e,
+                        )
+                    })?;
+                    format!("tcp://{}:{port}", self.bind_host(i))
+                }
+            };
+            chosen.push((name.clone(), address));
+        }
+        Ok(chosen)
+    }
+
+    /// The ipc address of endpoint `name` for binder `i`.
+    fn ipc(&self, i: usize, name: &str) -> String {
+        let single = binders(&self.plan.instances)
+            .get(name)
+            .is_some_and(|b| b.len() == 1);
+        let file = if single {
+            name.to_string()
+        } else {
+            format!("{name}-{}", self.plan.instances[i].name)
+        };
+        format!("ipc://{}", self.dir.join(file).display())
+    }
+
+    /// The interface a tcp binder binds: every one inside a lab namespace (its
+    /// connectors come over a link), loopback otherwise.
+    fn bind_host(&self, i: usize) -> &'static str {
+        if self.host(i).is_some() {
+            "0.0.0.0"
+        } else {
+            "127.0.0.1"
         }
     }
 
@@ -111,10 +172,11 @@ impl<'a> Addresses<'a> {
     }
 }
 
-/// A tcp port that is free on loopback right now.
-fn free_port() -> Option<u16> {
+/// A tcp port that is free on loopback right now (the kernel's choice of an
+/// ephemeral port; another program could take it before the binder does, which the
+/// binder would report as "address in use").
+fn free_port() -> std::io::Result<u16> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
-        .ok()
 }

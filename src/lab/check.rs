@@ -4,8 +4,11 @@
 use super::plan::{
     binary_of, binders as binders_of, is_identifier, Arg, Instance, Part, DIR, REPLICA,
 };
-use super::spec::{Count, Fault, FaultAction, Lab, LabTransport, Link, NetnsPolicy, Node};
+use super::spec::{
+    check_rate, Count, Fault, FaultAction, Lab, LabTransport, Link, NetnsPolicy, Node,
+};
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 pub(super) fn lab(lab: &Lab) -> std::result::Result<(), String> {
     if lab.name.trim().is_empty() {
@@ -17,6 +20,9 @@ pub(super) fn lab(lab: &Lab) -> std::result::Result<(), String> {
     if lab.nodes.iter().all(|n| n.background) {
         return Err("every node is a background node: nothing would end the run".into());
     }
+    if lab.time_limit == Duration::ZERO {
+        return Err("'time_limit' is 0: a lab needs some time to run".into());
+    }
     for name in lab.endpoints.keys() {
         if !is_identifier(name) || name == REPLICA || name == DIR {
             return Err(format!(
@@ -24,14 +30,22 @@ pub(super) fn lab(lab: &Lab) -> std::result::Result<(), String> {
             ));
         }
     }
-    let mut seen = BTreeSet::new();
-    for node in &lab.nodes {
-        if !seen.insert(node.name.as_str()) {
-            return Err(format!("two nodes are called '{}'", node.name));
-        }
-    }
     if lab.netns == NetnsPolicy::Off && !lab.links.is_empty() {
         return Err("[[link]] needs netns = \"optional\" or \"required\"".into());
+    }
+    Ok(())
+}
+
+/// Node names are unique: the error is about the second node of a name.
+pub(super) fn unique_names(lab: &Lab) -> std::result::Result<(), (usize, String)> {
+    let mut seen = BTreeSet::new();
+    for (i, node) in lab.nodes.iter().enumerate() {
+        if !seen.insert(node.name.as_str()) {
+            return Err((
+                i,
+                format!("two nodes are called '{}': names must be unique", node.name),
+            ));
+        }
     }
     Ok(())
 }
@@ -69,13 +83,48 @@ pub(super) fn node(lab: &Lab, node: &Node) -> std::result::Result<(), String> {
             ));
         }
     }
-    if let Some(Count::Range {
-        min: Some(a),
-        max: Some(b),
-    }) = node.expect.received
-    {
-        if a > b {
-            return Err(format!("expect.received: min {a} is above max {b}"));
+    for (field, count) in counts {
+        if let Some(Count::Range {
+            min: Some(a),
+            max: Some(b),
+        }) = count
+        {
+            if a > b {
+                return Err(format!("{field}: min {a} is above max {b}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A zpattern binder with `--quiet` prints no `bound` line, so the nodes that
+/// connect to it would wait for it until the time limit.
+pub(super) fn quiet_binders(
+    lab: &Lab,
+    instances: &[Instance],
+) -> std::result::Result<(), (usize, String)> {
+    let waited_for: BTreeSet<&str> = instances
+        .iter()
+        .flat_map(|i| i.connects.iter().map(String::as_str))
+        .collect();
+    for instance in instances {
+        let node = &lab.nodes[instance.node];
+        let quiet = node.run.iter().any(|a| a == "--quiet" || a == "-q");
+        if !quiet || node.ready.is_some() || binary_of(&node.run[0]).is_none() {
+            continue;
+        }
+        if let Some(endpoint) = instance
+            .binds
+            .iter()
+            .find(|e| waited_for.contains(e.as_str()))
+        {
+            return Err((
+                instance.node,
+                format!(
+                    "node '{}': --quiet hides the 'bound' line that the nodes connecting to '{{{endpoint}}}' wait for: drop --quiet, or set 'ready' to a pattern on its output",
+                    node.name
+                ),
+            ));
         }
     }
     Ok(())
@@ -157,9 +206,10 @@ pub(super) fn fault(lab: &Lab, fault: &Fault) -> std::result::Result<(), String>
     let node = lab.nodes.iter().find(|n| n.name == node_name);
     let known = match (node, replica) {
         (Some(_), None) => true,
-        (Some(node), Some(n)) => n
-            .parse::<u32>()
-            .is_ok_and(|n| (1..=node.replicas).contains(&n) && node.replicas > 1),
+        // "a.2", never "a.02": the target is matched against the replica names.
+        (Some(node), Some(n)) => n.parse::<u32>().is_ok_and(|k| {
+            k.to_string() == n && (1..=node.replicas).contains(&k) && node.replicas > 1
+        }),
         (None, _) => false,
     };
     let verb = match fault.action {
@@ -167,8 +217,15 @@ pub(super) fn fault(lab: &Lab, fault: &Fault) -> std::result::Result<(), String>
         FaultAction::Restart => "restart",
     };
     if !known {
+        let replicas = node.map_or(String::new(), |n| match n.replicas {
+            1 => format!(" (node '{}' has one replica: write '{}')", n.name, n.name),
+            k => format!(
+                " (node '{}' has replicas {}.1 to {}.{k})",
+                n.name, n.name, n.name
+            ),
+        });
         return Err(format!(
-            "fault: {verb} = '{target}': no such node or replica"
+            "fault: {verb} = '{target}': no such node or replica{replicas}"
         ));
     }
     if fault.at >= lab.time_limit {
@@ -181,7 +238,14 @@ pub(super) fn fault(lab: &Lab, fault: &Fault) -> std::result::Result<(), String>
     Ok(())
 }
 
-pub(super) fn link(lab: &Lab, between: &[String; 2]) -> std::result::Result<(), String> {
+pub(super) fn link(lab: &Lab, link: &Link) -> std::result::Result<(), String> {
+    let between = &link.between;
+    if let Some(rate) = &link.rate {
+        check_rate(rate).map_err(|e| format!("link: {e}"))?;
+    }
+    if link.loss.is_some_and(|l| !(0.0..=100.0).contains(&l)) {
+        return Err("link: 'loss' must be a percentage from 0 to 100".into());
+    }
     if between[0] == between[1] {
         return Err(format!("link: both ends are host '{}'", between[0]));
     }
@@ -325,6 +389,83 @@ mod tests {
             e.contains("node 'c': expect.stdout[1]: invalid regular expression"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_link_rate_is_checked_where_it_is_written() {
+        let text = "name = \"t\"\nnetns = \"optional\"\n[[node]]\nname = \"a\"\nhost = \"l\"\nrun = [\"true\"]\n\
+            [[node]]\nname = \"b\"\nhost = \"r\"\nrun = [\"true\"]\n[[link]]\nbetween = [\"l\", \"r\"]\nrate = \"fast\"\n";
+        let e = plan_error(text);
+        assert!(e.starts_with("t.lab:13:8: invalid rate 'fast'"), "{e}");
+        for good in ["1mbit", "500kbit", "2.5Mbit", "100kbps"] {
+            let lab = Lab::parse(&text.replace("fast", good), "t.lab").unwrap();
+            assert!(lab.plan().is_ok(), "{good}");
+        }
+        for bad in ["0mbit", "1", "mbit", "1 mbit", "1mbits"] {
+            let e = plan_error(&text.replace("fast", bad));
+            assert!(e.contains("invalid rate"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn every_count_range_is_checked() {
+        let e = plan_error(&format!(
+            "{HEAD}[[node]]\nname = \"p\"\nrun = [\"zpub\", \"--bind\", \"{{news}}\"]\nexpect = {{ sent = {{ min = 5, max = 2 }} }}\n"
+        ));
+        assert_eq!(e, "t.lab:4: node 'p': expect.sent: min 5 is above max 2");
+    }
+
+    #[test]
+    fn fault_targets_are_replicas_that_exist_written_as_they_are_named() {
+        let lab = |target: &str| {
+            format!(
+                "{HEAD}[[node]]\nname = \"a\"\nreplicas = 2\nrun = [\"zpull\", \"--bind\", \"{{news}}\"]\n[[fault]]\nat = \"1s\"\nkill = \"{target}\"\n"
+            )
+        };
+        for target in ["a.02", "a.3", "a.0", "a."] {
+            let e = plan_error(&lab(target));
+            assert_eq!(
+                e,
+                format!("t.lab:8: fault: kill = '{target}': no such node or replica (node 'a' has replicas a.1 to a.2)")
+            );
+        }
+        for target in ["a", "a.2"] {
+            assert!(Lab::parse(&lab(target), "t.lab").unwrap().plan().is_ok());
+        }
+    }
+
+    #[test]
+    fn a_zero_time_limit_is_an_error() {
+        let e = plan_error(
+            "name = \"t\"\ntime_limit = \"0s\"\n[[node]]\nname = \"c\"\nrun = [\"true\"]\n",
+        );
+        assert_eq!(e, "t.lab: 'time_limit' is 0: a lab needs some time to run");
+    }
+
+    #[test]
+    fn a_second_node_of_the_same_name_is_named_with_its_line() {
+        let e = plan_error(
+            "name = \"t\"\n[[node]]\nname = \"a\"\nrun = [\"true\"]\n\n[[node]]\nname = \"a\"\nrun = [\"true\"]\n",
+        );
+        assert_eq!(e, "t.lab:6: two nodes are called 'a': names must be unique");
+    }
+
+    #[test]
+    fn a_quiet_binder_others_wait_for_needs_a_ready_pattern() {
+        let text = format!(
+            "{HEAD}[[node]]\nname = \"p\"\nrun = [\"zpub\", \"-q\", \"--bind\", \"{{news}}\"]\n\
+             [[node]]\nname = \"s\"\nrun = [\"zsub\", \"--connect\", \"{{news}}\"]\n"
+        );
+        let e = plan_error(&text);
+        assert!(
+            e.starts_with("t.lab:4: node 'p': --quiet hides the 'bound' line"),
+            "{e}"
+        );
+        let ready = text.replace(
+            "[[node]]\nname = \"s\"",
+            "ready = \"stats\"\n[[node]]\nname = \"s\"",
+        );
+        assert!(Lab::parse(&ready, "t.lab").unwrap().plan().is_ok());
     }
 
     #[test]

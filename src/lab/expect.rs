@@ -81,6 +81,9 @@ fn instance_checks(plan: &Plan, i: usize, live: &Live, checks: &mut Vec<Check>) 
             ),
         });
     }
+    if let Some(text) = &node.expect.stdout_exactly {
+        checks.push(exact_check(name, text, live));
+    }
     for (pattern, regex) in &node_plan.stderr {
         let hit = live.stderr.iter().any(|l| regex.is_match(l));
         checks.push(line_check(
@@ -90,6 +93,32 @@ fn instance_checks(plan: &Plan, i: usize, live: &Live, checks: &mut Vec<Check>) 
             hit,
             &live.stderr,
         ));
+    }
+}
+
+/// The whole stdout against `text`: the first line that differs is named.
+fn exact_check(name: &str, text: &str, live: &Live) -> Check {
+    let want: Vec<&str> = match text.strip_suffix('\n').unwrap_or(text) {
+        "" => Vec::new(),
+        lines => lines.split('\n').collect(),
+    };
+    let got = &live.stdout;
+    let differs = want
+        .iter()
+        .zip(got.iter())
+        .position(|(w, g)| *w != g.as_str());
+    let found = match differs {
+        Some(k) => format!("line {} is {:?}, not {:?}", k + 1, got[k], want[k]),
+        None if live.stdout_lines != want.len() as u64 => {
+            format!("{} lines, not {}", live.stdout_lines, want.len())
+        }
+        None => format!("those {} lines", want.len()),
+    };
+    Check {
+        node: name.to_string(),
+        expected: format!("stdout exactly as given ({} lines)", want.len()),
+        passed: differs.is_none() && live.stdout_lines == want.len() as u64,
+        found,
     }
 }
 

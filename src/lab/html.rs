@@ -1,16 +1,20 @@
 //! The report as one self-contained HTML page: verdict, node table, expectations and
-//! an inline SVG timeline of each node's message rate. No scripts, fonts or other
-//! assets are fetched, so the page opens anywhere, offline.
+//! an inline SVG timeline of each node's message rate, with the faults marked. No
+//! scripts, fonts, links or other assets, so the page opens anywhere, offline.
 
-use super::report::{NodeReport, Report};
+use super::report::{Event, NodeReport, Report};
 use std::fmt::Write;
 
-const WIDTH: f64 = 860.0;
-const HEIGHT: f64 = 320.0;
+const WIDTH: f64 = 1000.0;
+const HEIGHT: f64 = 340.0;
 const LEFT: f64 = 70.0;
-const RIGHT: f64 = 20.0;
+/// The plot ends here; the legend is to its right.
+const PLOT_RIGHT: f64 = 820.0;
 const TOP: f64 = 20.0;
 const BOTTOM: f64 = 40.0;
+const LEGEND_ROW: f64 = 16.0;
+/// Dash patterns (SVG `stroke-dasharray`) that tell apart neighbouring hues.
+const DASHES: [&str; 3] = ["", "7 3", "2 2"];
 const COLOURS: [&str; 10] = [
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
     "#bcbd22", "#17becf",
@@ -45,7 +49,7 @@ impl Report {
             let _ = writeln!(page, "<p>network: {}</p>", escape(note));
         }
         page.push_str("<h2>Message rate</h2>\n");
-        page.push_str(&timeline(&self.nodes, self.elapsed_ms));
+        page.push_str(&timeline(&self.nodes, &self.events, self.elapsed_ms));
         page.push_str(&self.node_table());
         page.push_str(&self.check_table());
         page.push_str(&self.event_list());
@@ -129,46 +133,81 @@ fn rates(node: &NodeReport) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// The SVG chart: one line per node with counts, time on x, rate on y.
-fn timeline(nodes: &[NodeReport], elapsed_ms: u64) -> String {
+/// Where the plot sits in the SVG, and its scales.
+struct Plot {
+    x_max: f64,
+    y_max: f64,
+}
+
+impl Plot {
+    fn x(&self, ms: f64) -> f64 {
+        LEFT + ms / self.x_max * (PLOT_RIGHT - LEFT)
+    }
+
+    fn y(&self, rate: f64) -> f64 {
+        HEIGHT - BOTTOM - rate / self.y_max * (HEIGHT - TOP - BOTTOM)
+    }
+}
+
+/// The stroke colour and dash pattern of series `k` of `n`, so that every node is
+/// told apart: the ten colours of the palette for up to ten series; beyond that `n`
+/// hues spread evenly round the colour wheel, neighbours told apart again by
+/// lightness and dashes.
+fn style(k: usize, n: usize) -> (String, &'static str) {
+    if n <= COLOURS.len() {
+        return (COLOURS[k].to_string(), "");
+    }
+    let hue = k * 360 / n;
+    let lightness = if k % 2 == 0 { 38 } else { 52 };
+    (
+        format!("hsl({hue},70%,{lightness}%)"),
+        DASHES[k % DASHES.len()],
+    )
+}
+
+/// The SVG chart: one line per node with counts, time on x, rate on y, a legend on
+/// the right, and a marked vertical line at each fault.
+fn timeline(nodes: &[NodeReport], events: &[Event], elapsed_ms: u64) -> String {
     let series: Vec<(&NodeReport, Vec<(f64, f64)>)> = nodes
         .iter()
         .map(|n| (n, rates(n)))
         .filter(|(_, r)| !r.is_empty())
         .collect();
-    let x_max = (elapsed_ms as f64).max(1.0);
-    let y_max = series
-        .iter()
-        .flat_map(|(_, r)| r.iter().map(|p| p.1))
-        .fold(1.0_f64, f64::max)
-        * 1.1;
-    let x = |ms: f64| LEFT + ms / x_max * (WIDTH - LEFT - RIGHT);
-    let y = |rate: f64| HEIGHT - BOTTOM - rate / y_max * (HEIGHT - TOP - BOTTOM);
+    let plot = Plot {
+        x_max: (elapsed_ms as f64).max(1.0),
+        y_max: series
+            .iter()
+            .flat_map(|(_, r)| r.iter().map(|p| p.1))
+            .fold(1.0_f64, f64::max)
+            * 1.1,
+    };
+    let height = HEIGHT.max(TOP + LEGEND_ROW * series.len() as f64 + 8.0);
     let mut svg = format!(
-        "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{HEIGHT}\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" aria-label=\"message rate per node over time\">\n"
+        "<svg id=\"timeline\" width=\"{WIDTH}\" height=\"{height}\" viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" aria-label=\"message rate per node over time\">\n"
     );
-    svg.push_str(&axes(x_max, y_max));
+    svg.push_str(&axes(plot.x_max, plot.y_max));
+    svg.push_str(&fault_marks(&plot, events));
     for (k, (node, points)) in series.iter().enumerate() {
-        let colour = COLOURS[k % COLOURS.len()];
+        let (colour, dash) = style(k, series.len());
         let coords: Vec<String> = points
             .iter()
-            .map(|&(t, r)| format!("{:.1},{:.1}", x(t), y(r)))
+            .map(|&(t, r)| format!("{:.1},{:.1}", plot.x(t), plot.y(r)))
             .collect();
+        let name = escape(&node.name);
         let _ = writeln!(
             svg,
-            "<polyline data-node=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>",
-            escape(&node.name),
+            "<polyline data-node=\"{name}\" fill=\"none\" stroke=\"{colour}\" stroke-dasharray=\"{dash}\" stroke-width=\"2\" points=\"{}\"/>",
             coords.join(" ")
         );
-        let ly = TOP + 16.0 * k as f64;
+        let (lx, ly) = (PLOT_RIGHT + 16.0, TOP + LEGEND_ROW * k as f64);
         let _ = writeln!(
             svg,
-            "<rect x=\"{:.0}\" y=\"{:.0}\" width=\"12\" height=\"4\" fill=\"{colour}\"/><text x=\"{:.0}\" y=\"{:.0}\">{}</text>",
-            WIDTH - RIGHT - 150.0,
-            ly,
-            WIDTH - RIGHT - 134.0,
+            "<line x1=\"{lx:.0}\" y1=\"{:.0}\" x2=\"{:.0}\" y2=\"{:.0}\" stroke=\"{colour}\" stroke-dasharray=\"{dash}\" stroke-width=\"2\"/><text x=\"{:.0}\" y=\"{:.0}\">{name}</text>",
+            ly + 2.0,
+            lx + 24.0,
+            ly + 2.0,
+            lx + 30.0,
             ly + 6.0,
-            escape(&node.name)
         );
     }
     if series.is_empty() {
@@ -183,8 +222,43 @@ fn timeline(nodes: &[NodeReport], elapsed_ms: u64) -> String {
     svg
 }
 
+/// A dashed vertical line at each fault, labelled along it with what happened to
+/// which nodes (the replicas a fault hit at once share a line).
+fn fault_marks(plot: &Plot, events: &[Event]) -> String {
+    let mut marks: Vec<(u64, String, Vec<&str>)> = Vec::new();
+    for event in events {
+        let Some(what) = event.text.strip_prefix("fault: ") else {
+            continue;
+        };
+        let node = event.node.as_deref().unwrap_or("");
+        match marks
+            .iter_mut()
+            .find(|(at, w, _)| w == what && event.at_ms.abs_diff(*at) < 100)
+        {
+            Some((_, _, nodes)) => nodes.push(node),
+            None => marks.push((event.at_ms, what.to_string(), vec![node])),
+        }
+    }
+    let mut out = String::new();
+    for (at, what, nodes) in &marks {
+        let x = plot.x(*at as f64);
+        let (top, bottom) = (TOP, HEIGHT - BOTTOM);
+        let _ = writeln!(
+            out,
+            "<g class=\"fault\"><line x1=\"{x:.1}\" y1=\"{top}\" x2=\"{x:.1}\" y2=\"{bottom}\" stroke=\"#c62828\" stroke-dasharray=\"4 3\"/><text x=\"{:.1}\" y=\"{:.0}\" transform=\"rotate(-90 {:.1} {:.0})\" text-anchor=\"end\" fill=\"#c62828\">{}: {}</text></g>",
+            x - 4.0,
+            top + 4.0,
+            x - 4.0,
+            top + 4.0,
+            escape(&nodes.join(", ")),
+            escape(what)
+        );
+    }
+    out
+}
+
 fn axes(x_max: f64, y_max: f64) -> String {
-    let (x0, y0, x1, y1) = (LEFT, HEIGHT - BOTTOM, WIDTH - RIGHT, TOP);
+    let (x0, y0, x1, y1) = (LEFT, HEIGHT - BOTTOM, PLOT_RIGHT, TOP);
     let mut out = format!(
         "<line x1=\"{x0}\" y1=\"{y0}\" x2=\"{x1}\" y2=\"{y0}\" stroke=\"#444\"/><line x1=\"{x0}\" y1=\"{y0}\" x2=\"{x0}\" y2=\"{y1}\" stroke=\"#444\"/>\n"
     );
@@ -229,6 +303,101 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lab::Sample;
+
+    fn node(name: &str) -> NodeReport {
+        let sample = |at_ms, sent| Sample {
+            at_ms,
+            sent,
+            received: 0,
+        };
+        NodeReport {
+            name: name.to_string(),
+            state: "exited 0".into(),
+            exit_code: Some(0),
+            sent: Some(10),
+            received: Some(0),
+            rate: Some(10.0),
+            stdout_lines: 0,
+            shown: Vec::new(),
+            stderr_tail: Vec::new(),
+            shown_stderr: Vec::new(),
+            samples: vec![sample(0, 0), sample(500, 5), sample(1000, 10)],
+        }
+    }
+
+    fn report(nodes: usize, events: Vec<Event>) -> Report {
+        Report {
+            lab: "t".into(),
+            description: String::new(),
+            passed: true,
+            interrupted: false,
+            outcome: "completed".into(),
+            elapsed_ms: 1000,
+            network: Vec::new(),
+            nodes: (0..nodes).map(|k| node(&format!("n.{k}"))).collect(),
+            checks: Vec::new(),
+            events,
+        }
+    }
+
+    /// The (stroke, dash) of each series line.
+    fn styles(page: &str) -> Vec<(String, String)> {
+        let attribute = |element: &str, name: &str| {
+            element
+                .split(&format!(" {name}=\""))
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or_default()
+                .to_string()
+        };
+        page.split("<polyline ")
+            .skip(1)
+            .map(|p| (attribute(p, "stroke"), attribute(p, "stroke-dasharray")))
+            .collect()
+    }
+
+    #[test]
+    fn every_node_has_a_line_style_of_its_own() {
+        for n in [3, 10, 14, 100] {
+            let all = styles(&report(n, Vec::new()).to_html());
+            assert_eq!(all.len(), n);
+            let distinct: std::collections::BTreeSet<_> = all.iter().collect();
+            assert_eq!(distinct.len(), n, "{n} nodes: {all:?}");
+        }
+    }
+
+    #[test]
+    fn faults_are_marked_on_the_timeline() {
+        let event = |node: &str, text: &str| Event {
+            at_ms: 400,
+            node: Some(node.into()),
+            text: text.into(),
+        };
+        let page = report(
+            3,
+            vec![
+                event("n.1", "started (pid 7): zpull"),
+                event("n.1", "fault: SIGKILL sent"),
+                event("n.2", "fault: SIGKILL sent"),
+            ],
+        )
+        .to_html();
+        assert_eq!(page.matches("<g class=\"fault\">").count(), 1, "{page}");
+        assert!(
+            page.contains(">n.1, n.2: SIGKILL sent</text></g>"),
+            "{page}"
+        );
+        assert!(page.contains("x1=\"370.0\""), "at 400 of 1000 ms: {page}");
+    }
+
+    #[test]
+    fn the_page_refers_to_nothing_outside_it() {
+        let page = report(2, Vec::new()).to_html();
+        for outside in ["http:", "https:", "src=", "href=", "url(", "@import"] {
+            assert!(!page.contains(outside), "{outside}: {page}");
+        }
+    }
 
     #[test]
     fn text_is_escaped() {

@@ -12,7 +12,7 @@
 //! Lab files are TOML; `patterns/README.md` documents the format. The same lab in
 //! code:
 //!
-//! ```no_run
+//! ```
 //! use zpattern::lab::{Count, Expect, Lab, LabTransport, Node, Quiet, RunOptions};
 //!
 //! let lab = Lab::new("stop-saying")
@@ -30,30 +30,44 @@
 //!                     .stdout("^Stop saying message #2$"),
 //!             ),
 //!     );
-//! let report = lab.plan()?.run(&RunOptions::default(), &mut Quiet)?;
+//! let mut options = RunOptions::default();
+//! # // A doc test runs from a temporary directory, far from the binaries: point it
+//! # // at the ones cargo built (`cargo test` builds them for the integration tests).
+//! # let target = option_env!("CARGO_TARGET_DIR").unwrap_or(concat!(env!("CARGO_MANIFEST_DIR"), "/target"));
+//! # options.bin_dir = Some(std::path::Path::new(target).join("debug"));
+//! # if !options.bin_dir.as_ref().is_some_and(|d| d.join("zrep").is_file()) {
+//! #     eprintln!("SKIPPED: the zpattern binaries are not built (cargo build)");
+//! #     return Ok(());
+//! # }
+//! let report = lab.plan()?.run(&options, &mut Quiet)?;
 //! println!("{}", report.to_text());
-//! assert!(report.passed);
+//! assert!(report.passed, "{}", report.to_text());
 //! # Ok::<(), zpattern::Error>(())
 //! ```
 //!
-//! The zpattern binaries are looked up next to the running program
-//! ([`RunOptions::bin_dir`] to change it). Nodes die with the thread that runs the
-//! lab, so a killed program leaves no processes behind.
+//! The zpattern binaries are looked up next to the running program, then in the
+//! directory above it (where cargo puts the binaries of `cargo run --example` and of
+//! tests), then in `PATH`; [`RunOptions::bin_dir`] names the one directory to use
+//! instead. Every node's process group dies with the program running the lab, even
+//! when it is killed with SIGKILL, so a killed program leaves no processes behind.
 
 mod addresses;
 mod check;
 mod expect;
+mod faults;
 mod html;
 mod netns;
 mod observe;
 mod parse;
 mod plan;
 mod process;
+mod readiness;
 mod report;
 mod run;
 mod setup;
 mod spec;
 mod state;
+mod watchdog;
 
 pub use expect::Check;
 pub use observe::{Observer, Quiet, Row, RunOptions};

@@ -27,7 +27,9 @@ pub(crate) struct Network {
 impl Network {
     /// Build the lab's network, or explain why it runs on loopback instead. The
     /// notes say what was (not) done; an error means the lab requires namespaces
-    /// that cannot be had.
+    /// that cannot be had. A link setting that cannot be applied (a tc or nft
+    /// failure) does not stop the lab: the report's network lines say it was NOT
+    /// applied, and why.
     pub(crate) fn setup(lab: &Lab) -> Result<(Option<Network>, Vec<String>)> {
         if lab.netns == NetnsPolicy::Off {
             return Ok((None, Vec::new()));
@@ -52,6 +54,7 @@ impl Network {
         }
     }
 
+    /// The namespaces and links; an error says why namespaces are unavailable here.
     fn build(lab: &Lab) -> std::result::Result<Network, String> {
         let mut network = Network {
             hosts: BTreeMap::new(),
@@ -89,14 +92,19 @@ impl Network {
                 "link", "add", &if_a, "type", "veth", "peer", "name", &if_b, "netns", &peer_ns,
             ],
             None,
-        )?;
-        let mut applied = Vec::new();
+        )
+        .map_err(|e| format!("cannot create a veth link: {e}"))?;
+        let mut applied: Vec<String> = Vec::new();
         for (fd, ifname, host, peer, last) in [(fd_a, &if_a, a, b, 1), (fd_b, &if_b, b, a, 2)] {
             let address = Ipv4Addr::new(10, 77, subnet, last);
             let cidr = format!("{address}/24");
             run_in(fd, "ip", &["addr", "add", &cidr, "dev", ifname], None)?;
             run_in(fd, "ip", &["link", "set", ifname, "up"], None)?;
-            applied = impair(fd, ifname, link)?;
+            for done in impair(fd, k, ifname, link) {
+                if !applied.contains(&done) {
+                    applied.push(done);
+                }
+            }
             self.addresses.insert((host.clone(), peer.clone()), address);
         }
         self.summary.push(format!(
@@ -135,71 +143,83 @@ impl Network {
     }
 }
 
-/// Apply `link`'s impairment to the egress (and for loss without netem, the
-/// ingress) of `ifname`. Returns what was applied, and what could not be.
-fn impair(fd: RawFd, ifname: &str, link: &Link) -> std::result::Result<Vec<String>, String> {
+/// The settings `link` asks for, in tc's words: delay, loss, rate.
+fn settings(link: &Link) -> [Option<(&'static str, String)>; 3] {
+    [
+        link.delay.map(|d| ("delay", crate::duration::display(d))),
+        link.loss.map(|l| ("loss", format!("{l}%"))),
+        link.rate.clone().map(|r| ("rate", r)),
+    ]
+}
+
+/// Apply `link`'s impairment (link number `k`) to the egress (and for loss without
+/// netem, the ingress) of `ifname`. Returns what was applied, and what was NOT
+/// applied and why.
+fn impair(fd: RawFd, k: usize, ifname: &str, link: &Link) -> Vec<String> {
+    let wanted: Vec<(&str, String)> = settings(link).into_iter().flatten().collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
     let mut netem = vec!["qdisc", "add", "dev", ifname, "root", "netem"];
-    let delay = link.delay.map(crate::duration::display);
-    let loss = link.loss.map(|l| format!("{l}%"));
-    if let Some(delay) = &delay {
-        netem.extend(["delay", delay]);
+    for (what, value) in &wanted {
+        netem.extend([*what, value.as_str()]);
     }
-    if let Some(loss) = &loss {
-        netem.extend(["loss", loss]);
-    }
-    if let Some(rate) = &link.rate {
-        netem.extend(["rate", rate]);
-    }
-    if netem.len() == 6 {
-        return Ok(Vec::new());
-    }
-    let described = |what: Vec<Option<String>>| what.into_iter().flatten().collect::<Vec<_>>();
     match run_in(fd, "tc", &netem, None) {
         Ok(()) => {
-            return Ok(described(vec![
-                delay.map(|d| format!("delay {d}")),
-                loss.map(|l| format!("loss {l}")),
-                link.rate.clone().map(|r| format!("rate {r}")),
-            ])
-            .into_iter()
-            .map(|s| format!("{s} (netem)"))
-            .collect())
+            return wanted
+                .iter()
+                .map(|(what, value)| format!("{what} {value} (netem)"))
+                .collect()
         }
-        Err(e) if !e.contains("unknown") => return Err(e),
+        // A kernel without sch_netem says the qdisc kind is unknown.
+        Err(e) if !e.contains("unknown") => {
+            return wanted
+                .iter()
+                .map(|(what, value)| format!("{what} {value} NOT applied: {e}"))
+                .collect()
+        }
         Err(_) => {}
     }
-    // No netem in this kernel: the rate with tbf, the loss with nftables.
+    without_netem(fd, k, ifname, link)
+}
+
+/// The rate with tbf and the loss with nftables, for a kernel without netem.
+fn without_netem(fd: RawFd, k: usize, ifname: &str, link: &Link) -> Vec<String> {
     let mut applied = Vec::new();
     if let Some(rate) = &link.rate {
         let tbf = [
             "qdisc", "add", "dev", ifname, "root", "tbf", "rate", rate, "burst", "32kb", "latency",
             "400ms",
         ];
-        run_in(fd, "tc", &tbf, None)?;
-        applied.push(format!("rate {rate} (tbf)"));
+        applied.push(match run_in(fd, "tc", &tbf, None) {
+            Ok(()) => format!("rate {rate} (tbf)"),
+            Err(e) => format!("rate {rate} NOT applied: no netem, and tbf failed: {e}"),
+        });
     }
-    if let (Some(percent), Some(text)) = (link.loss, &loss) {
-        let script = nft_loss(ifname, percent);
-        match run_in(fd, "nft", &["-f", "-"], Some(&script)) {
-            Ok(()) => applied.push(format!("loss {text} (nftables)")),
-            Err(e) => applied.push(format!(
-                "loss {text} NOT applied: no netem, and nft failed: {e}"
-            )),
-        }
+    if let Some(percent) = link.loss {
+        let script = nft_loss(k, ifname, percent);
+        applied.push(match run_in(fd, "nft", &["-f", "-"], Some(&script)) {
+            Ok(()) => format!("loss {percent}% (nftables)"),
+            Err(e) => format!("loss {percent}% NOT applied: no netem, and nft failed: {e}"),
+        });
     }
-    if let Some(delay) = delay {
+    if let Some(delay) = link.delay {
         applied.push(format!(
-            "delay {delay} NOT applied: this kernel has no netem qdisc (sch_netem)"
+            "delay {} NOT applied: this kernel has no netem qdisc (sch_netem)",
+            crate::duration::display(delay)
         ));
     }
-    Ok(applied)
+    applied
 }
 
-/// An nftables rule dropping `percent` of the IPv4 packets arriving on `ifname`.
-fn nft_loss(ifname: &str, percent: f64) -> String {
+/// An nftables rule dropping `percent` of the IPv4 packets arriving on `ifname`,
+/// the end of link number `link` in its namespace. Each link has a table of its own:
+/// a host at the end of two lossy links has two devices, and one shared chain would
+/// hook both and apply both drop rules to each.
+fn nft_loss(link: usize, ifname: &str, percent: f64) -> String {
     let per_10000 = (percent * 100.0).round() as u32;
     format!(
-        "table netdev zlab {{\n  chain loss {{\n    type filter hook ingress device \"{ifname}\" priority 0; policy accept;\n    meta protocol ip numgen random mod 10000 < {per_10000} drop\n  }}\n}}\n"
+        "table netdev zlab_link{link} {{\n  chain loss {{\n    type filter hook ingress device \"{ifname}\" priority 0; policy accept;\n    meta protocol ip numgen random mod 10000 < {per_10000} drop\n  }}\n}}\n"
     )
 }
 
@@ -221,7 +241,7 @@ fn run_in(
         })
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    sys::supervise(&mut command, Some(fd));
+    sys::supervise(&mut command, Some(fd), None);
     let shown = format!("{program} {}", args.join(" "));
     let mut child = command
         .spawn()
@@ -250,11 +270,20 @@ mod tests {
 
     #[test]
     fn loss_rule_counts_in_hundredths_of_a_percent() {
-        let rule = nft_loss("to-b", 2.5);
+        let rule = nft_loss(0, "to-b", 2.5);
         assert!(rule.contains("device \"to-b\""), "{rule}");
         assert!(
             rule.contains("numgen random mod 10000 < 250 drop"),
             "{rule}"
         );
+    }
+
+    #[test]
+    fn each_link_has_its_own_loss_table() {
+        let first = nft_loss(0, "to-b", 10.0);
+        let second = nft_loss(1, "to-c", 20.0);
+        let table = |rule: &str| rule.lines().next().unwrap_or_default().to_string();
+        assert_ne!(table(&first), table(&second));
+        assert!(first.starts_with("table netdev zlab_link0 {"), "{first}");
     }
 }

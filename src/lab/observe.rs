@@ -9,7 +9,9 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RunOptions {
-    /// Where the zpattern binaries are; default: next to the running program.
+    /// The directory of the zpattern binaries. Default (`None`): next to the
+    /// running program, else in the directory above it (cargo's `examples/` and
+    /// `deps/` are one level below the binaries), else in `PATH`.
     pub bin_dir: Option<PathBuf>,
     /// How often zpattern nodes report their counts (`--stats`).
     pub stats_every: Duration,
@@ -50,7 +52,9 @@ pub trait Observer {
         let _ = (at, node, text);
     }
 
-    /// The counts now, a few times a second.
+    /// The state and counts of every instance now: a few times a second, after
+    /// each event (so a state shown is never older than the last event), and once
+    /// at the end, after everything stopped.
     fn tick(&mut self, at: Duration, rows: &[Row]) {
         let _ = (at, rows);
     }

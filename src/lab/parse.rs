@@ -62,11 +62,22 @@ struct Positions {
 }
 
 impl Lab {
-    /// Read a lab file.
+    /// Read a lab file. A file that is missing, unreadable or not UTF-8 is a bad
+    /// lab file like one that does not parse: a usage error.
     pub fn load(path: impl AsRef<Path>) -> Result<Lab> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io(format!("cannot read lab file {}", path.display()), e))?;
+        let bytes = std::fs::read(path).map_err(|e| {
+            Error::usage(format!("cannot read lab file {}", path.display())).with_source(e)
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = e.utf8_error().valid_up_to();
+            let before = String::from_utf8_lossy(&e.as_bytes()[..valid]);
+            let (line, column) = line_column(&before, valid..valid);
+            Error::usage(format!(
+                "{}:{line}:{column}: the lab file is not UTF-8 text",
+                path.display()
+            ))
+        })?;
         Lab::parse(&text, path)
     }
 

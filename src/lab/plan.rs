@@ -82,6 +82,7 @@ impl Lab {
             None => Error::usage(format!("lab '{}': {message}", self.name)),
         };
         check::lab(&self).map_err(|m| at(Table::Lab, m))?;
+        check::unique_names(&self).map_err(|(i, m)| at(Table::Node(i), m))?;
         let mut nodes = Vec::new();
         let mut instances = Vec::new();
         for (i, node) in self.nodes.iter().enumerate() {
@@ -92,12 +93,13 @@ impl Lab {
             instances.extend(expand(i, node, &args));
         }
         check::binders(&self, &instances).map_err(|(i, m)| at(Table::Node(i), m))?;
+        check::quiet_binders(&self, &instances).map_err(|(i, m)| at(Table::Node(i), m))?;
         check::order(&self, &instances).map_err(|m| at(Table::Lab, m))?;
         for (i, fault) in self.faults.iter().enumerate() {
             check::fault(&self, fault).map_err(|m| at(Table::Fault(i), m))?;
         }
         for (i, link) in self.links.iter().enumerate() {
-            check::link(&self, &link.between).map_err(|m| at(Table::Link(i), m))?;
+            check::link(&self, link).map_err(|m| at(Table::Link(i), m))?;
         }
         check::hosts(&self, &instances).map_err(|(i, m)| at(Table::Node(i), m))?;
         Ok(Plan {

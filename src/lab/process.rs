@@ -1,13 +1,17 @@
 //! The processes of a lab: each node replica runs in its own process group, dies
-//! with zlab (even when zlab is killed with SIGKILL), and has its stdout and stderr
-//! read line by line on threads that send [`Output`] to the runner.
+//! with zlab (even when zlab is killed with SIGKILL: the kernel's parent-death
+//! signal for the node, the [watchdog](super::watchdog) for its whole group), and
+//! has its stdout and stderr read line by line on threads that send [`Output`] to
+//! the runner.
 
+use super::watchdog::Watchdog;
 use crate::sys;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::RawFd;
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc::Sender;
+use std::sync::Arc;
 use std::thread;
 
 /// Which output stream a line came from.
@@ -33,6 +37,7 @@ pub(crate) struct Launch<'a> {
     pub(crate) args: &'a [String],
     pub(crate) input: Option<&'a [u8]>,
     pub(crate) netns: Option<RawFd>,
+    pub(crate) watchdog: &'a Arc<Watchdog>,
     pub(crate) instance: usize,
     pub(crate) generation: u32,
 }
@@ -41,6 +46,7 @@ pub(crate) struct Launch<'a> {
 pub(crate) struct Child {
     child: std::process::Child,
     group: u32,
+    watchdog: Arc<Watchdog>,
 }
 
 impl Child {
@@ -57,7 +63,7 @@ impl Child {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        sys::supervise(&mut command, launch.netns);
+        sys::supervise(&mut command, launch.netns, launch.watchdog.fd());
         let mut child = command.spawn()?;
         if let (Some(mut stdin), Some(input)) = (child.stdin.take(), launch.input) {
             let input = input.to_vec();
@@ -74,7 +80,11 @@ impl Child {
             read_lines(stderr, tag(Stream::Stderr));
         }
         let group = child.id();
-        Ok(Child { child, group })
+        Ok(Child {
+            child,
+            group,
+            watchdog: Arc::clone(launch.watchdog),
+        })
     }
 
     /// The process id (also its process group id).
@@ -95,7 +105,8 @@ impl Child {
 }
 
 impl Drop for Child {
-    /// Nothing a lab started outlives it: kill the group, reap the leader.
+    /// Nothing a lab started outlives it: kill the group, reap the leader, and tell
+    /// the watchdog the group is done with.
     fn drop(&mut self) {
         if self.try_exit().is_none() {
             self.signal(libc::SIGKILL);
@@ -104,6 +115,7 @@ impl Drop for Child {
             // The leader is gone; its children, if any, go with the group.
             self.signal(libc::SIGKILL);
         }
+        self.watchdog.forget(self.group);
     }
 }
 

@@ -9,12 +9,13 @@ use super::plan::{Arg, Part, Plan};
 use super::process::{Child, Launch, Output};
 use super::report::{Outcome, Report};
 use super::setup::{resolve_programs, shell_words, LabDir};
-use super::spec::{FaultAction, Signal};
 use super::state::{Exit, Live};
+use super::watchdog::Watchdog;
 use crate::error::{Error, Result};
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How often the observer sees the counts.
@@ -33,10 +34,12 @@ impl Plan {
         for note in &notes {
             observer.note(Duration::ZERO, None, note);
         }
-        let mut run = Run::new(self, options, programs, &dir, network);
+        let watchdog = Arc::new(Watchdog::start()?);
+        let mut run = Run::new(self, options, programs, &dir, network, watchdog);
         let outcome = run.drive(observer);
         run.stop_all(observer);
         run.drain();
+        observer.tick(run.clock(), &run.rows());
         notes.extend(
             run.network
                 .as_ref()
@@ -52,18 +55,19 @@ impl Plan {
 
 /// A started run.
 pub(crate) struct Run<'a> {
-    plan: &'a Plan,
-    options: &'a RunOptions,
-    programs: Vec<PathBuf>,
-    dir: &'a LabDir,
+    pub(super) plan: &'a Plan,
+    pub(super) options: &'a RunOptions,
+    pub(super) programs: Vec<PathBuf>,
+    pub(super) dir: &'a LabDir,
     pub(crate) network: Option<Network>,
+    pub(super) watchdog: Arc<Watchdog>,
     pub(crate) live: Vec<Live>,
-    started: Instant,
-    up: Option<Duration>,
-    faults_done: Vec<bool>,
+    pub(super) started: Instant,
+    pub(super) up: Option<Duration>,
+    pub(super) faults_done: Vec<bool>,
     pub(crate) events: Vec<(Duration, Option<String>, String)>,
-    sender: Sender<Output>,
-    receiver: Receiver<Output>,
+    pub(super) sender: Sender<Output>,
+    pub(super) receiver: Receiver<Output>,
 }
 
 impl<'a> Run<'a> {
@@ -73,6 +77,7 @@ impl<'a> Run<'a> {
         programs: Vec<PathBuf>,
         dir: &'a LabDir,
         network: Option<Network>,
+        watchdog: Arc<Watchdog>,
     ) -> Run<'a> {
         let (sender, receiver) = mpsc::channel();
         Run {
@@ -81,6 +86,7 @@ impl<'a> Run<'a> {
             programs,
             dir,
             network,
+            watchdog,
             live: plan.instances.iter().map(|_| Live::default()).collect(),
             started: Instant::now(),
             up: None,
@@ -91,15 +97,17 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn clock(&self) -> Duration {
+    pub(super) fn clock(&self) -> Duration {
         self.started.elapsed()
     }
 
-    fn note(&mut self, observer: &mut dyn Observer, node: Option<usize>, text: String) {
+    /// Record an event, and show the observer the states it changed.
+    pub(super) fn note(&mut self, observer: &mut dyn Observer, node: Option<usize>, text: String) {
         let at = self.clock();
         let name = node.map(|i| self.plan.instances[i].name.clone());
         observer.note(at, name.as_deref(), &text);
         self.events.push((at, name, text));
+        observer.tick(at, &self.rows());
     }
 
     /// The main loop, until the lab is done, out of time, failed or stopped.
@@ -111,6 +119,7 @@ impl<'a> Run<'a> {
             if let Err(outcome) = self.start_ready(observer) {
                 return outcome;
             }
+            self.hint_overdue(observer);
             if self.up.is_none() && self.live.iter().all(|l| l.started) {
                 self.up = Some(self.clock());
                 self.note(observer, None, "every node started".into());
@@ -143,27 +152,6 @@ impl<'a> Run<'a> {
                 background || (!self.live[i].running() && !self.restart_pending(i))
             });
         done.then_some(Outcome::Completed)
-    }
-
-    /// A binder that ended before reporting its endpoints: its connectors would
-    /// wait forever.
-    fn stuck_binder(&self) -> Option<String> {
-        let i = (0..self.live.len()).find(|&i| {
-            let live = &self.live[i];
-            live.started && !live.running() && !self.is_ready(i) && !self.restart_pending(i)
-        })?;
-        Some(format!(
-            "node '{}' ended before it reported its bound endpoints",
-            self.plan.instances[i].name
-        ))
-    }
-
-    fn restart_pending(&self, instance: usize) -> bool {
-        self.plan.lab.faults.iter().enumerate().any(|(f, fault)| {
-            !self.faults_done[f]
-                && fault.action == FaultAction::Restart
-                && self.plan.targets(&fault.target).contains(&instance)
-        })
     }
 
     /// Read output for up to `wait`.
@@ -229,42 +217,16 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Whether every endpoint the instance binds is known.
-    fn is_ready(&self, i: usize) -> bool {
-        let live = &self.live[i];
-        let instance = &self.plan.instances[i];
-        if self.plan.nodes[instance.node].ready.is_some() {
-            return live.ready_seen;
-        }
-        instance.binds.iter().all(|e| live.bound.contains_key(e))
-    }
-
-    /// Start every instance whose binders are ready.
-    fn start_ready(&mut self, observer: &mut dyn Observer) -> Result<(), Outcome> {
-        let binders = super::plan::binders(&self.plan.instances);
-        for i in 0..self.live.len() {
-            if self.live[i].started {
-                continue;
-            }
-            let waits = self.plan.instances[i]
-                .connects
-                .iter()
-                .flat_map(|e| binders.get(e.as_str()).into_iter().flatten())
-                .any(|&b| !self.is_ready(b));
-            if !waits {
-                self.start(i, observer)
-                    .map_err(|e| Outcome::Failed(e.to_string()))?;
-            }
-        }
-        Ok(())
-    }
-
     /// Start (or restart) instance `i`.
-    fn start(&mut self, i: usize, observer: &mut dyn Observer) -> Result<()> {
+    pub(super) fn start(&mut self, i: usize, observer: &mut dyn Observer) -> Result<()> {
         let instance = &self.plan.instances[i];
         let node_plan = &self.plan.nodes[instance.node];
         let node = &self.plan.lab.nodes[instance.node];
-        let mut args = self.expand(i);
+        if node_plan.ready.is_some() {
+            let chosen = self.addresses().choose(i)?;
+            self.live[i].bound.extend(chosen);
+        }
+        let mut args = self.addresses().args(i);
         if node_plan.binary.is_some() && node.stats {
             args.push("--stats".into());
             args.push(crate::duration::display(self.options.stats_every));
@@ -278,6 +240,7 @@ impl<'a> Run<'a> {
             args: &args[1..],
             input: node_plan.input.as_deref(),
             netns,
+            watchdog: &self.watchdog,
             instance: i,
             generation: self.live[i].generation + 1,
         };
@@ -289,9 +252,6 @@ impl<'a> Run<'a> {
         })?;
         let pid = child.id();
         let at = millis(self.clock());
-        if let Some(addresses) = self.declared_binds(i) {
-            self.live[i].bound.extend(addresses);
-        }
         self.live[i].begin(child, at);
         self.note(
             observer,
@@ -301,99 +261,9 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// A node's arguments with every placeholder filled in.
-    fn expand(&self, i: usize) -> Vec<String> {
-        let addresses = Addresses::new(self.plan, &self.live, self.network.as_ref(), &self.dir.0);
-        let instance = &self.plan.instances[i];
-        let mut args = Vec::new();
-        for arg in &instance.args {
-            match arg {
-                Arg::One(parts) => args.push(
-                    parts
-                        .iter()
-                        .map(|part| match part {
-                            Part::Text(text) => text.clone(),
-                            Part::Replica => instance.replica.to_string(),
-                            Part::Dir => self.dir.0.display().to_string(),
-                            Part::Bind(e) => addresses.bind(i, e),
-                            Part::Connect(e) => addresses.connect(i, e).join(","),
-                        })
-                        .collect(),
-                ),
-                Arg::Each { option, endpoint } => {
-                    for address in addresses.connect(i, endpoint) {
-                        args.push(option.clone());
-                        args.push(address);
-                    }
-                }
-            }
-        }
-        args
-    }
-
-    /// For a program that prints no bound line, the addresses zlab chose for it.
-    fn declared_binds(&self, i: usize) -> Option<Vec<(String, String)>> {
-        let instance = &self.plan.instances[i];
-        self.plan.nodes[instance.node].ready.as_ref()?;
-        let addresses = Addresses::new(self.plan, &self.live, self.network.as_ref(), &self.dir.0);
-        Some(
-            instance
-                .binds
-                .iter()
-                .map(|e| (e.clone(), addresses.bind(i, e)))
-                .collect(),
-        )
-    }
-
-    /// Apply the faults that are due.
-    fn apply_faults(&mut self, observer: &mut dyn Observer) {
-        let Some(up) = self.up else {
-            return;
-        };
-        for f in 0..self.plan.lab.faults.len() {
-            let fault = &self.plan.lab.faults[f];
-            if self.faults_done[f] || self.clock() < up + fault.at {
-                continue;
-            }
-            self.faults_done[f] = true;
-            for i in self.plan.targets(&fault.target) {
-                self.fault(i, fault.action, observer);
-            }
-        }
-    }
-
-    fn fault(&mut self, i: usize, action: FaultAction, observer: &mut dyn Observer) {
-        match action {
-            FaultAction::Kill { signal } => match self.live[i].child.as_ref() {
-                Some(child) => {
-                    child.signal(signal.number());
-                    self.live[i].faulted = true;
-                    self.note(
-                        observer,
-                        Some(i),
-                        format!("fault: {} sent", signal_name(signal)),
-                    );
-                }
-                None => self.note(
-                    observer,
-                    Some(i),
-                    "fault: not running, nothing to kill".into(),
-                ),
-            },
-            FaultAction::Restart if self.live[i].running() => {
-                self.note(
-                    observer,
-                    Some(i),
-                    "fault: still running, not restarted".into(),
-                );
-            }
-            FaultAction::Restart => {
-                self.note(observer, Some(i), "fault: restart".into());
-                if let Err(e) = self.start(i, observer) {
-                    self.note(observer, Some(i), format!("fault: {e}"));
-                }
-            }
-        }
+    /// Address lookups as of now.
+    fn addresses(&self) -> Addresses<'_> {
+        Addresses::new(self.plan, &self.live, self.network.as_ref(), &self.dir.0)
     }
 
     /// Stop everything still running: SIGTERM to each group, SIGKILL after the
@@ -477,16 +347,6 @@ pub(crate) fn bind_order(args: &[Arg]) -> Vec<String> {
             _ => None,
         })
         .collect()
-}
-
-fn signal_name(signal: Signal) -> &'static str {
-    match signal {
-        Signal::Kill => "SIGKILL",
-        Signal::Term => "SIGTERM",
-        Signal::Int => "SIGINT",
-        Signal::Stop => "SIGSTOP",
-        Signal::Cont => "SIGCONT",
-    }
 }
 
 pub(crate) fn millis(d: Duration) -> u64 {

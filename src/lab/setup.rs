@@ -6,38 +6,61 @@ use super::plan::Plan;
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
-/// Each node's program: zpattern binaries from the binary directory, other
+/// Each node's program: zpattern binaries from the binary directories, other
 /// programs as given (a bare name is looked up in PATH).
 pub(crate) fn resolve_programs(plan: &Plan, options: &RunOptions) -> Result<Vec<PathBuf>> {
-    let bin_dir = match &options.bin_dir {
-        Some(dir) => dir.clone(),
-        None => std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent().map(Path::to_path_buf))
-            .unwrap_or_default(),
-    };
+    let dirs = binary_dirs(options);
     let mut programs = Vec::new();
     for (node, plan_node) in plan.lab.nodes.iter().zip(&plan.nodes) {
         let program = &node.run[0];
-        let path = match plan_node.binary {
-            Some(binary) => bin_dir.join(binary),
-            None if program.contains('/') => PathBuf::from(program),
-            None => search_path(program).unwrap_or_else(|| PathBuf::from(program)),
+        let found = match plan_node.binary {
+            Some(binary) => dirs.iter().map(|d| d.join(binary)).find(|p| p.is_file()),
+            None if program.contains('/') => Some(PathBuf::from(program)).filter(|p| p.is_file()),
+            None => search_path(program),
         };
-        if !path.is_file() {
+        let Some(path) = found else {
+            let looked = match (plan_node.binary, &options.bin_dir) {
+                (None, _) => String::new(),
+                (Some(_), Some(dir)) => format!(" in {} (--bin-dir)", dir.display()),
+                (Some(_), None) => format!(
+                    " next to the running program, in the directory above it, or in PATH (looked in {}; run `make build`, or give --bin-dir)",
+                    dirs.iter()
+                        .take(2)
+                        .map(|d| d.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+            };
             return Err(Error::usage(format!(
-                "node '{}': program '{program}' not found{}",
-                node.name,
-                if plan_node.binary.is_some() {
-                    format!(" in {} (run `make build`)", bin_dir.display())
-                } else {
-                    String::new()
-                }
+                "node '{}': program '{program}' not found{looked}",
+                node.name
             )));
-        }
+        };
         programs.push(path);
     }
     Ok(programs)
+}
+
+/// Where the zpattern binaries are looked for, first match winning: the
+/// `bin_dir` option alone if set; otherwise the running program's directory, the
+/// one above it (cargo builds examples and tests one level below the binaries,
+/// `target/debug/examples`, `target/debug/deps`), then each directory of PATH.
+fn binary_dirs(options: &RunOptions) -> Vec<PathBuf> {
+    if let Some(dir) = &options.bin_dir {
+        return vec![dir.clone()];
+    }
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf));
+    let mut dirs: Vec<PathBuf> = exe_dir
+        .iter()
+        .flat_map(|dir| [Some(dir.clone()), dir.parent().map(Path::to_path_buf)])
+        .flatten()
+        .collect();
+    if let Some(paths) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&paths));
+    }
+    dirs
 }
 
 fn search_path(program: &str) -> Option<PathBuf> {

@@ -154,6 +154,9 @@ pub struct Expect {
     /// A regular expression every stdout line must match.
     #[serde(default)]
     pub stdout_all: Option<String>,
+    /// The whole stdout, line by line, in order (a final newline is optional).
+    #[serde(default)]
+    pub stdout_exactly: Option<String>,
     /// Regular expressions that must each match a line of each replica's stderr
     /// (a sink's verdict, a warning).
     #[serde(default)]
@@ -329,8 +332,36 @@ pub struct Link {
     #[serde(default, deserialize_with = "de_percent")]
     pub loss: Option<f64>,
     /// Bandwidth each way, as tc writes it: `"1mbit"`, `"500kbit"`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_rate")]
     pub rate: Option<String>,
+}
+
+/// The rate units tc accepts (in any case): bits or bytes per second, with decimal
+/// or binary prefixes.
+const RATE_UNITS: [&str; 18] = [
+    "bit", "kbit", "mbit", "gbit", "tbit", "kibit", "mibit", "gibit", "tibit", "bps", "kbps",
+    "mbps", "gbps", "tbps", "kibps", "mibps", "gibps", "tibps",
+];
+
+/// Check a link rate as tc reads it: a positive number and a unit, `"1mbit"`,
+/// `"500kbit"`, `"2.5mbps"`. The error says what was expected.
+pub(crate) fn check_rate(text: &str) -> Result<(), String> {
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let positive = number
+        .parse::<f64>()
+        .is_ok_and(|n| n > 0.0 && n.is_finite());
+    let unit = unit.to_ascii_lowercase();
+    if positive && RATE_UNITS.contains(&unit.as_str()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid rate '{text}': expected a number and a unit, like \"1mbit\" or \"500kbit\" (units: {})",
+            RATE_UNITS.join(", ")
+        ))
+    }
 }
 
 impl Lab {
@@ -448,6 +479,12 @@ impl Expect {
         self.stdout.push(pattern.into());
         self
     }
+
+    /// Expect each replica's stdout to be exactly `text`, line by line.
+    pub fn stdout_exactly(mut self, text: impl Into<String>) -> Expect {
+        self.stdout_exactly = Some(text.into());
+        self
+    }
 }
 
 fn default_time_limit() -> Duration {
@@ -471,6 +508,12 @@ fn de_opt_duration<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Duration>, D::Error> {
     de_duration(deserializer).map(Some)
+}
+
+fn de_rate<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    check_rate(&text).map_err(serde::de::Error::custom)?;
+    Ok(Some(text))
 }
 
 fn de_percent<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<f64>, D::Error> {

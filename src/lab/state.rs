@@ -47,6 +47,8 @@ pub(crate) struct Live {
     reported: usize,
     /// Set by a ready pattern (programs that print no bound line).
     pub(crate) ready_seen: bool,
+    /// zlab has said that this binder is overdue.
+    pub(crate) hinted: bool,
     pub(crate) exit: Option<Exit>,
     /// The last run was ended by zlab at the end of the lab.
     pub(crate) stopped: bool,

@@ -14,7 +14,6 @@ pub(super) struct Live {
     terminal: bool,
     /// Lines of the table on screen now (terminal mode).
     drawn: usize,
-    rows: Vec<Row>,
     next_plain: Duration,
 }
 
@@ -24,7 +23,6 @@ impl Live {
             quiet,
             terminal: std::io::stderr().is_terminal(),
             drawn: 0,
-            rows: Vec::new(),
             next_plain: PLAIN_EVERY,
         }
     }
@@ -42,8 +40,8 @@ impl Live {
         }
     }
 
-    fn draw(&mut self, out: &mut impl Write, at: Duration) {
-        let width = self.rows.iter().map(|r| r.name.len()).max().unwrap_or(4);
+    fn draw(&mut self, out: &mut impl Write, at: Duration, rows: &[Row]) {
+        let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(4);
         let _ = writeln!(
             out,
             "  {:>6.1}s {:<width$}  {:<16} {:>9} {:>9}",
@@ -53,7 +51,7 @@ impl Live {
             "sent",
             "received"
         );
-        for row in &self.rows {
+        for row in rows {
             let _ = writeln!(
                 out,
                 "          {:<width$}  {:<16} {:>9} {:>9}",
@@ -63,7 +61,7 @@ impl Live {
                 number(row.received)
             );
         }
-        self.drawn = self.rows.len() + 1;
+        self.drawn = rows.len() + 1;
     }
 }
 
@@ -80,20 +78,19 @@ impl Observer for Live {
         self.erase(&mut err);
         let who = node.map(|n| format!("{n}: ")).unwrap_or_default();
         let _ = writeln!(err, "[{:>6.2}s] {who}{text}", at.as_secs_f64());
-        if self.terminal && !self.rows.is_empty() {
-            self.draw(&mut err, at);
-        }
+        // The table comes back with the tick that follows every event, with the
+        // states the event changed: redrawing the rows of the last tick here would
+        // show a node that just exited as still running.
     }
 
     fn tick(&mut self, at: Duration, rows: &[Row]) {
         if self.quiet {
             return;
         }
-        self.rows = rows.to_vec();
         let mut err = std::io::stderr().lock();
         if self.terminal {
             self.erase(&mut err);
-            self.draw(&mut err, at);
+            self.draw(&mut err, at, rows);
         } else if at >= self.next_plain {
             self.next_plain = at + PLAIN_EVERY;
             let counts: Vec<String> = rows

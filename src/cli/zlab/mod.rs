@@ -1,8 +1,12 @@
 //! `zlab`: run a lab file, watch it live, report the verdict.
 //!
-//! `zlab run FILE` exits 0 when every expectation held, 1 when one did not (each
-//! failure is named), 2 for a bad lab file or usage, 130 when interrupted. The
-//! report goes to stdout (a table, or JSON with `--json`), live progress to stderr.
+//! `zlab run FILE` exits 0 when every expectation held; 1 when one did not (each
+//! failure is named), the time limit passed, the topology could not come up, or
+//! the `--report` page could not be written at the end; 2 for a lab file that is
+//! missing, unreadable or bad, a program not found, a `--report` path that cannot
+//! be written, namespaces required but unavailable, or bad usage; 130 when
+//! interrupted. The report goes to stdout (a table, or JSON with `--json`), live
+//! progress to stderr.
 
 mod live;
 
@@ -11,7 +15,7 @@ use crate::lab::{Lab, Report, RunOptions};
 use crate::stop::Stop;
 use clap::{Parser, Subcommand};
 use live::Live;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -50,7 +54,8 @@ pub struct RunArgs {
     /// No live progress on stderr.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Where the zpattern binaries are (default: next to zlab).
+    /// Where the zpattern binaries are (default: next to zlab, then the directory
+    /// above it, then PATH).
     #[arg(long, value_name = "DIR")]
     pub bin_dir: Option<PathBuf>,
     /// How long a node may take to stop after SIGTERM before SIGKILL.
@@ -77,6 +82,11 @@ pub fn main() -> ExitCode {
 /// Run a lab; the exit code follows the verdict.
 fn run(args: &RunArgs) -> Result<u8> {
     let plan = Lab::load(&args.file)?.plan()?;
+    let html = args
+        .report
+        .as_deref()
+        .map(HtmlReport::prepare)
+        .transpose()?;
     let stop = Stop::new();
     let handler_stop = stop.clone();
     // Every signal only asks for a stop: zlab always stops its nodes before leaving.
@@ -88,20 +98,65 @@ fn run(args: &RunArgs) -> Result<u8> {
     options.grace = args.grace;
     options.stop = stop;
     let mut live = Live::new(args.quiet);
-    let report = plan.run(&options, &mut live)?;
+    let report = plan.run(&options, &mut live).inspect_err(|_| {
+        if let Some(html) = &html {
+            html.discard();
+        }
+    })?;
     live.finish();
-    if let Some(path) = &args.report {
-        std::fs::write(path, report.to_html())
-            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
-    }
     print_report(&report, args.json)?;
-    Ok(if report.interrupted {
+    let code = if report.interrupted {
         130
     } else if report.passed {
         0
     } else {
         1
-    })
+    };
+    // The report is out whatever happens to the page: a failed write fails the
+    // run, but never hides its verdict.
+    if let Some(Err(e)) = html.map(|h| h.write(&report)) {
+        note!("zlab: {e}");
+        return Ok(code.max(1));
+    }
+    Ok(code)
+}
+
+/// The `--report` page, its path checked before the lab starts: a run is not
+/// wasted on a report that cannot be written.
+struct HtmlReport<'a> {
+    path: &'a Path,
+    /// The check created the file: a run that never starts removes it.
+    created: bool,
+}
+
+impl<'a> HtmlReport<'a> {
+    /// Check that `path` can be written (creating it, empty, if it does not exist).
+    fn prepare(path: &'a Path) -> Result<HtmlReport<'a>> {
+        let created = !path.exists();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(|e| {
+                Error::usage(format!(
+                    "--report {}: cannot write there: {e}",
+                    path.display()
+                ))
+            })?;
+        Ok(HtmlReport { path, created })
+    }
+
+    /// The run did not start: leave no empty page behind.
+    fn discard(&self) {
+        if self.created {
+            let _ = std::fs::remove_file(self.path);
+        }
+    }
+
+    fn write(&self, report: &Report) -> Result<()> {
+        std::fs::write(self.path, report.to_html())
+            .map_err(|e| Error::io(format!("cannot write {}", self.path.display()), e))
+    }
 }
 
 fn print_report(report: &Report, json: bool) -> Result<()> {
