@@ -192,11 +192,21 @@ impl Endpoint {
 
     /// Check what libzmq would otherwise retry forever in silence: a wildcard where a
     /// concrete address is needed, or a host name that does not resolve.
+    ///
+    /// An ipc path may not exist yet (its binder may come later), but its directory
+    /// must: a binder cannot create it.
     pub(crate) fn check_connectable(&self) -> Result<()> {
         let Some((host, port)) = self.tcp_parts() else {
             if self.has_wildcard_port() {
                 return Err(Error::usage(format!(
                     "cannot connect to {self}: a wildcard is only valid for bind"
+                )));
+            }
+            let dir = self.ipc_path().and_then(Path::parent);
+            if let Some(dir) = dir.filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
+                return Err(Error::usage(format!(
+                    "cannot connect to {self}: directory {} does not exist",
+                    dir.display()
                 )));
             }
             return Ok(());

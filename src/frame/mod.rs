@@ -19,6 +19,8 @@
 //! assert_eq!(line, b"{\"frames\":[\"persian\",\"fedora\"]}\n");
 //! ```
 
+#[cfg(test)]
+mod corpus;
 mod format;
 #[cfg(test)]
 mod fuzz;

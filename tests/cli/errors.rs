@@ -107,6 +107,14 @@ fn a_missing_ipc_directory_is_named() {
             missing.display()
         )
     );
+    let line = one_line(Bin::Zsub, &["--connect", &endpoint], 2);
+    assert_eq!(
+        line,
+        format!(
+            "zsub: cannot connect to {endpoint}: directory {} does not exist",
+            missing.display()
+        )
+    );
 }
 
 #[test]

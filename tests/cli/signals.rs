@@ -228,3 +228,26 @@ fn an_interrupted_zsub_reports_its_gaps_and_counts_them_as_dropped() {
         ]
     );
 }
+
+#[test]
+fn sigterm_ends_each_of_the_six_like_ctrl_c() {
+    // Each binary waiting on a peer that never comes: SIGTERM ends it with the
+    // summary and 130.
+    for (bin, args) in [
+        (Bin::Zpub, &["--data", "x"][..]),
+        (Bin::Zsub, &[][..]),
+        (Bin::Zreq, &["--data", "x"][..]),
+        (Bin::Zrep, &[][..]),
+        (Bin::Zpush, &["--data", "x"][..]),
+        (Bin::Zpull, &[][..]),
+    ] {
+        let mut all = vec!["--bind", ANY];
+        all.extend_from_slice(args);
+        let (proc, _) = run(bin, &all).bound();
+        let out = interrupt(proc, libc::SIGTERM);
+        assert!(
+            summary(&out).starts_with(&format!("{}: interrupted: sent 0, received 0", bin.name())),
+            "{out:?}"
+        );
+    }
+}
