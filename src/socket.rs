@@ -191,10 +191,14 @@ impl Socket {
         }
     }
 
-    /// Count one message through; look at the connection events now and then.
+    /// Count one message through; look at the connection events now and then:
+    /// after [`WATCH_EVERY`] messages, or [`WATCH_INTERVAL`] (the clock is read
+    /// every 16 messages, so that a trickle is watched too).
     fn tick(&mut self) -> Result<()> {
         self.since_watch += 1;
-        if self.since_watch >= WATCH_EVERY {
+        if self.since_watch % 16 == 0
+            && (self.since_watch >= WATCH_EVERY || self.watched.elapsed() >= WATCH_INTERVAL)
+        {
             self.watch()?;
         }
         Ok(())
@@ -212,21 +216,18 @@ impl Socket {
     /// libzmq waits for room itself, one [`WAIT_SLICE`] at a time (the socket's send
     /// timeout); between slices the stop, the connection events and the deadline are
     /// looked at. A frame that could not be queued stays ours, to send again.
-    pub(crate) fn send_within(&mut self, msg: Message, timeout: Option<Duration>) -> Result<()> {
-        self.check_stop()?;
-        self.tick()?;
-        self.send_frames(msg.drain_frames(), timeout)
-    }
-
-    /// Send `frames` as (the rest of) one message, waiting up to `timeout` for room.
-    fn send_frames(
+    pub(crate) fn send_within(
         &mut self,
-        frames: impl ExactSizeIterator<Item = Frame>,
+        mut msg: Message,
         timeout: Option<Duration>,
     ) -> Result<()> {
-        let last = frames.len().saturating_sub(1);
+        self.check_stop()?;
+        self.tick()?;
+        // In place: libzmq takes each frame's contents and leaves it empty.
+        let frames = msg.frames_mut();
+        let last = frames.len() - 1;
         let mut deadline = None;
-        for (i, mut frame) in frames.enumerate() {
+        for (i, frame) in frames.iter_mut().enumerate() {
             let flags = if i < last { zmq::SNDMORE } else { 0 };
             loop {
                 match frame.raw_mut().send(&mut self.socket, flags) {
@@ -275,45 +276,43 @@ impl Socket {
     ///
     /// Waiting is libzmq's own blocking receive, one [`WAIT_SLICE`] at a time (the
     /// socket's receive timeout), so a message that arrives wakes the receiver the
-    /// way it wakes a plain `zmq_recv`; only the last stretch before a deadline, when
-    /// shorter than a slice, is waited for with a poll.
+    /// way it wakes a plain `zmq_recv`, and one that is there, or comes within the
+    /// first slice, costs no look at the clock; only a wait shorter than a slice (or
+    /// the last stretch of a longer one) is a poll.
     pub(crate) fn recv_into(&mut self, msg: &mut Message, wait: Option<Duration>) -> Result<bool> {
-        // A message already queued is taken without reading the clock.
-        if wait.is_some() && self.try_recv_into(msg)? {
+        self.check_stop()?;
+        if wait.is_some_and(|wait| wait < WAIT_SLICE) {
+            return self.recv_within(msg, wait);
+        }
+        if self.recv_frames(msg, 0)? {
             return Ok(true);
         }
-        self.wait_recv_into(msg, wait)
+        self.watch()?;
+        self.recv_within(msg, wait.map(|wait| wait.saturating_sub(WAIT_SLICE)))
     }
 
-    /// [`Socket::recv_into`] without looking for a queued message first: for a reply,
-    /// which cannot be there yet when its request has just gone out (a receive that
-    /// finds nothing costs libzmq a system call).
-    pub(crate) fn wait_recv_into(
-        &mut self,
-        msg: &mut Message,
-        wait: Option<Duration>,
-    ) -> Result<bool> {
+    /// Wait up to `wait` for a message, slice by slice, watching the clock.
+    fn recv_within(&mut self, msg: &mut Message, wait: Option<Duration>) -> Result<bool> {
         let deadline = wait.map(|wait| Instant::now() + wait);
         let mut left = wait;
         loop {
             self.check_stop()?;
             let arrived = match left {
-                Some(left) if left.is_zero() => return Ok(false),
+                Some(left) if left.is_zero() => return self.try_recv_into(msg),
                 Some(left) if left < WAIT_SLICE => {
-                    self.poll(zmq::POLLIN, left)? && self.try_recv_into(msg)?
+                    self.try_recv_into(msg)?
+                        || (self.poll(zmq::POLLIN, left)? && self.try_recv_into(msg)?)
                 }
                 _ => self.recv_frames(msg, 0)?,
             };
             if arrived {
-                // A message that had to be waited for leaves time for a look at
-                // the events, which a trickle would otherwise put off for long.
-                if self.watched.elapsed() >= WATCH_INTERVAL {
-                    self.watch()?;
-                }
                 return Ok(true);
             }
             self.watch()?;
             left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|left| left.is_zero()) {
+                return Ok(false);
+            }
         }
     }
 

@@ -63,11 +63,11 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
         });
     report_bound("zreq", &args.socket, requester.endpoints());
     let (counters, _report) = args.socket.reporter("zreq", stop);
-    let (mut sent, mut replies) = (0, 0);
+    let mut replies = 0;
     send_all(&mut source, &args.source, stop, &counters, |request| {
-        sent += 1;
-        counters.set_sent(sent);
-        let reply = requester.request_timeout(request, args.timeout)?;
+        let reply = requester.request_timeout(request, args.timeout);
+        counters.set_sent(requester.sent());
+        let reply = reply?;
         replies += 1;
         counters.set_received(replies);
         writer.write(&reply)?;

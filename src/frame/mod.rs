@@ -250,8 +250,9 @@ impl Message {
     }
 
     /// The frames one by one, consuming the message without collecting them.
-    pub(crate) fn drain_frames(self) -> impl ExactSizeIterator<Item = Frame> {
-        self.frames.into_iter()
+    /// The frames, to send in place.
+    pub(crate) fn frames_mut(&mut self) -> &mut [Frame] {
+        &mut self.frames
     }
 
     /// Each frame copied into a `Vec<u8>`.
@@ -418,9 +419,13 @@ mod tests {
                 .map(|f| f.to_vec())
                 .collect();
             assert_eq!(vecs, expected);
-            let drained = msg.drain_frames();
-            assert_eq!(drained.len(), count);
-            assert_eq!(drained.map(|f| f.to_vec()).collect::<Vec<_>>(), expected);
+            let mut msg = msg;
+            let in_place = msg.frames_mut();
+            assert_eq!(in_place.len(), count);
+            assert_eq!(
+                in_place.iter().map(|f| f.to_vec()).collect::<Vec<_>>(),
+                expected
+            );
         }
     }
 

@@ -38,11 +38,11 @@ impl Replier {
     /// Wait up to `timeout` (`None`: no limit) for the next request.
     pub fn recv_request(&mut self, timeout: Option<Duration>) -> Result<Option<Message>> {
         let mut request = Message::new(Frame::empty());
-        // Wait first: in a request/reply exchange the next request is rarely queued
-        // already, and looking for it costs a system call.
+        // A blocking wait from the start: in a request/reply exchange the next
+        // request is rarely queued already.
         Ok(self
             .socket
-            .wait_recv_into(&mut request, timeout)?
+            .recv_into(&mut request, timeout)?
             .then_some(request))
     }
 

@@ -42,6 +42,7 @@ pub struct Requester {
     options: Options,
     endpoints: Vec<Endpoint>,
     retry: Retry,
+    sent: u64,
     resends: u64,
     on_resend: Option<ResendHook>,
 }
@@ -75,6 +76,7 @@ impl Requester {
             options,
             endpoints,
             retry: Retry::none(),
+            sent: 0,
             resends: 0,
             on_resend: None,
         })
@@ -100,6 +102,12 @@ impl Requester {
     /// The bound endpoints, with wildcard ports resolved.
     pub fn endpoints(&self) -> &[Endpoint] {
         &self.endpoints
+    }
+
+    /// How many requests went out (the first attempt of each was queued), over all
+    /// requests; resends are not counted again.
+    pub fn sent(&self) -> u64 {
+        self.sent
     }
 
     /// How many resends this requester has made, over all requests.
@@ -137,7 +145,7 @@ impl Requester {
                 Some(msg) => msg,
                 None => return Err(Error::usage("no request to send")),
             };
-            if let Some(reply) = self.attempt(sending, timeout)? {
+            if let Some(reply) = self.attempt(sending, timeout, attempt == 1)? {
                 return Ok(reply);
             }
             self.rebuild()?;
@@ -151,16 +159,23 @@ impl Requester {
 
     /// One attempt: send, then wait for the reply, both within `timeout` (with no
     /// server connected, a REQ send would block). `None` when the time ran out.
-    fn attempt(&mut self, request: Message, timeout: Option<Duration>) -> Result<Option<Message>> {
+    fn attempt(
+        &mut self,
+        request: Message,
+        timeout: Option<Duration>,
+        first: bool,
+    ) -> Result<Option<Message>> {
         let deadline = timeout.map(|t| Instant::now() + t);
         let socket = self.socket()?;
         match socket.send_within(request, timeout) {
             Err(e) if e.kind() == ErrorKind::Timeout => return Ok(None),
             outcome => outcome?,
         }
+        self.sent += u64::from(first);
+        let socket = self.socket()?;
         let mut reply = Message::new(Frame::empty());
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        Ok(socket.wait_recv_into(&mut reply, left)?.then_some(reply))
+        Ok(socket.recv_into(&mut reply, left)?.then_some(reply))
     }
 
     fn pause_before_resend(
