@@ -321,14 +321,22 @@ fn malformed_headers_from_a_foreign_peer_are_counted_and_reported() {
     let valid = Header::item(3, 0, Some(2)).encode();
     let mut version_2 = valid;
     version_2[3] = 2;
+    let mut version_99 = valid;
+    version_99[3] = 99;
     let mut bad_flags = valid;
     bad_flags[4] = 0x80;
-    let junk: [Vec<&[u8]>; 5] = [
+    let mut reserved = valid;
+    reserved[6] = 0x01;
+    let junk: [Vec<&[u8]>; 8] = [
         vec![b"no header"],
         vec![b"not a header", b"hello"],
         vec![b"from the future", &version_2],
+        vec![b"from far in the future", &version_99],
         vec![b"too short", &valid[..HEADER_LEN - 1]],
         vec![b"bad flags", &bad_flags],
+        vec![b"reserved bytes set", &reserved],
+        // A valid header, but nothing else: no item.
+        vec![&valid],
     ];
     for frames in &junk {
         peer.send_multipart(frames.iter().copied(), 0)
@@ -341,7 +349,7 @@ fn malformed_headers_from_a_foreign_peer_are_counted_and_reported() {
     assert_eq!(out.lines(), items(2));
     let report = report(&out);
     assert_eq!(report["verdict"], "inconsistent", "{report}");
-    assert_eq!(report["malformed"], 5);
+    assert_eq!(report["malformed"], junk.len());
     assert_eq!(report["batches"][0]["verdict"], "complete");
     let warnings: Vec<&str> = out
         .errors()
@@ -350,15 +358,18 @@ fn malformed_headers_from_a_foreign_peer_are_counted_and_reported() {
         .collect();
     assert_eq!(
         warnings.len(),
-        5,
+        junk.len(),
         "one warning per malformed message: {out:?}"
     );
     for why in [
         "message has no header frame",
         "last frame is not a zpattern header",
         "header version 2 is not supported",
+        "header version 99 is not supported",
         "header is 39 bytes, expected 40",
         "header has unknown flag bits 0x80",
+        "header has non-zero reserved bytes 00 01 00",
+        "message has only a header frame, no payload",
     ] {
         assert!(
             warnings.iter().any(|w| w.ends_with(why)),
