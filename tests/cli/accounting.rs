@@ -5,7 +5,7 @@
 //! Workers are frozen with SIGSTOP to hold items deterministically (no sleeps): a
 //! frozen worker's items wait in kernel buffers until it resumes or is killed.
 
-use crate::support::{run, zmq_socket, Bin, Finished, Proc, ANY};
+use crate::support::{run, zmq_socket, Bin, Finished, Proc, TempDir, ANY};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -397,6 +397,105 @@ fn duplicates_are_reported_and_printed_once() {
     assert_eq!(batch["verdict"], "inconsistent");
     assert_eq!(batch["duplicates"], 2);
     assert_eq!(batch["duplicate_ranges"], serde_json::json!([[1, 1]]));
+}
+
+/// A sink bound to an ipc socket file in `dir` after a foreign PUSH connected to it
+/// sent every message of `sent`: libzmq queues them until the connection is up, then
+/// writes them at once, so the sink finds them all queued together.
+fn sink_after_the_fact(dir: &TempDir, sent: &[(&str, Header)], args: &[&str]) -> Finished {
+    let endpoint = dir.ipc("sink.sock");
+    let context = zmq::Context::new();
+    let peer = foreign_pusher(&context, &endpoint);
+    for (payload, header) in sent {
+        send_item(&peer, payload, header);
+    }
+    let mut sink_args = vec!["--bind", &endpoint, "--sink", "--timeout", "20s"];
+    sink_args.extend(["--report", "json"]);
+    sink_args.extend(args);
+    run(Bin::Zpull, &sink_args).start().finish()
+}
+
+#[test]
+fn a_duplicate_queued_behind_the_last_item_is_reported() {
+    let dir = TempDir::new();
+    let known = [0, 1, 2, 1].map(|seq| ("item", Header::item(11, seq, Some(3))));
+    let unknown = [
+        ("item", Header::item(12, 0, None)),
+        ("item", Header::item(12, 1, None)),
+        ("", Header::end_of_stream(12, 2)),
+        ("item", Header::item(12, 0, None)),
+    ];
+    for (sent, duplicate) in [(&known[..], 1), (&unknown[..], 0)] {
+        // No grace period: the duplicate is already queued when the batch is whole.
+        let out = sink_after_the_fact(&dir, sent, &["--grace", "0s"]).expect(3);
+        let report = report(&out);
+        let batch = &report["batches"][0];
+        assert_eq!(report["verdict"], "inconsistent", "{report}");
+        assert_eq!(batch["duplicates"], 1, "{report}");
+        assert_eq!(
+            batch["duplicate_ranges"],
+            serde_json::json!([[duplicate, duplicate]])
+        );
+        assert_eq!(
+            out.lines().len(),
+            sent.len() - 1 - usize::from(duplicate == 0)
+        );
+    }
+}
+
+#[test]
+fn a_duplicate_in_flight_when_the_batch_is_whole_is_reported() {
+    let (mut sink, endpoint) = run(
+        Bin::Zpull,
+        &["--bind", ANY, "--sink", "--timeout", "20s", "--grace", "2s"],
+    )
+    .bound();
+    let context = zmq::Context::new();
+    let peer = foreign_pusher(&context, &endpoint);
+    for seq in 0..3 {
+        send_item(
+            &peer,
+            &format!("item {seq:04}"),
+            &Header::item(13, seq, Some(3)),
+        );
+    }
+    // The batch is whole once the last item is printed: the duplicate comes after.
+    assert_eq!(lines(&mut sink, 3), items(3));
+    send_item(&peer, "item 0001", &Header::item(13, 1, Some(3)));
+    let out = sink.finish().expect(3);
+    assert_eq!(out.lines(), items(3));
+    assert_eq!(
+        out.errors(),
+        [
+            "zpull: batch 13: inconsistent: 3 of 3 items; 1 duplicates: 1",
+            "zpull: batch inconsistent: 1 of 1 batches seen, 1 duplicates",
+        ]
+    );
+}
+
+#[test]
+fn a_second_batch_keeps_the_sink_collecting_until_it_is_whole() {
+    let (mut sink, endpoint) = run(
+        Bin::Zpull,
+        &["--bind", ANY, "--sink", "--timeout", "20s", "--grace", "0s"],
+    )
+    .bound();
+    let context = zmq::Context::new();
+    let peer = foreign_pusher(&context, &endpoint);
+    send_item(&peer, "b0", &Header::item(2, 0, Some(2)));
+    send_item(&peer, "a0", &Header::item(1, 0, Some(1)));
+    // Batch 1 is whole, and one batch is wanted; batch 2 is still on its way.
+    assert_eq!(lines(&mut sink, 2), ["b0", "a0"]);
+    send_item(&peer, "b1", &Header::item(2, 1, Some(2)));
+    let out = sink.finish().expect(0);
+    assert_eq!(out.lines(), ["b0", "a0", "b1"]);
+    assert_eq!(
+        out.errors(),
+        [
+            "zpull: batch 1: complete: 1 of 1 items, each exactly once",
+            "zpull: batch 2: complete: 2 of 2 items, each exactly once",
+        ]
+    );
 }
 
 #[test]
