@@ -17,7 +17,8 @@ use std::sync::{Arc, Mutex};
 pub struct StageArgs {
     /// Work as a pipeline stage: push each message on to EP (connect; repeatable),
     /// after printing it. With --header, the header is kept: downstream accounting
-    /// sees the source's numbering.
+    /// sees the source's numbering. A message that no puller of EP takes for
+    /// --timeout ends the stage (exit 2).
     #[arg(long, value_name = "EP", conflicts_with = "count")]
     pub push: Vec<String>,
     /// With --push: transform each message with shell command CMD, run once per
@@ -44,6 +45,9 @@ pub fn run(
     let mut output = socket.options(stop);
     output.binds.clear();
     output.connects.clone_from(&stage.push);
+    // A downstream that takes nothing for --timeout is as dead as an upstream that
+    // sends nothing: give up (exit 2) rather than hang with the item.
+    output.send_timeout = receive.timeout;
     let writer = Arc::new(Mutex::new(MessageWriter::stdout(socket.format)?));
     let (counters, _report) = socket.reporter("zpull", stop);
     let problem_counters = Arc::clone(&counters);

@@ -12,6 +12,7 @@ use crate::stop::Stop;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// How many batch ids a worker thread remembers having passed the end of.
 const ENDS_REMEMBERED: usize = 1024;
@@ -31,7 +32,11 @@ type Problems = Arc<dyn Fn(&Error) + Send + Sync>;
 /// per downstream puller (see [the pipeline docs](crate::pipeline)).
 ///
 /// A thread ends when nothing has arrived for the input's receive timeout, or when
-/// [`Workers::stop`] (or the input options' [`Stop`]) is requested.
+/// [`Workers::stop`] (or the input options' [`Stop`]) is requested. A result waits
+/// for a downstream puller that can take it (none connected, or all at their
+/// high-water mark) up to the output's send timeout; past it, the thread ends with a
+/// timeout error that names the downstream endpoints and the item not forwarded.
+/// Without a send timeout it waits until a puller takes it, or the stop.
 ///
 /// The threads run the work function at the same time, on as many cores as are
 /// free: there is no interpreter lock between them. Measured with a CPU-bound work
@@ -138,20 +143,10 @@ impl Worker {
             )));
         }
         let stop = self.input.stop.clone().unwrap_or_default();
-        let context = self.input.context.clone().unwrap_or_default();
-        for options in [&mut self.input, &mut self.output] {
-            options.stop = Some(stop.clone());
-            options.context.get_or_insert_with(|| context.clone());
-        }
-        let mut stages = Vec::with_capacity(self.threads);
-        for _ in 0..self.threads {
-            stages.push((
-                Puller::open(self.input.clone())?,
-                Pusher::open(self.output.clone())?,
-            ));
-        }
+        let stages = self.open_sockets(&stop)?;
         let input_endpoints = stages[0].0.endpoints().to_vec();
         let output_endpoints = stages[0].1.endpoints().to_vec();
+        let downstream = describe(&self.output.connects, &output_endpoints);
         let work = Arc::new(work);
         let mut handles = Vec::with_capacity(self.threads);
         for (number, (puller, pusher)) in stages.into_iter().enumerate() {
@@ -161,6 +156,8 @@ impl Worker {
                 work: Arc::clone(&work),
                 batch_header: self.batch_header,
                 problems: self.problems.clone(),
+                send_timeout: self.output.send_timeout,
+                downstream: Arc::clone(&downstream),
                 ended: VecDeque::new(),
                 tally: WorkerTally::default(),
             };
@@ -177,6 +174,32 @@ impl Worker {
             output_endpoints,
         })
     }
+}
+
+impl Worker {
+    /// Every thread's puller and pusher, sharing one context and `stop`.
+    fn open_sockets(&mut self, stop: &Stop) -> Result<Vec<(Puller, Pusher)>> {
+        let context = self.input.context.clone().unwrap_or_default();
+        for options in [&mut self.input, &mut self.output] {
+            options.stop = Some(stop.clone());
+            options.context.get_or_insert_with(|| context.clone());
+        }
+        let mut stages = Vec::with_capacity(self.threads);
+        for _ in 0..self.threads {
+            stages.push((
+                Puller::open(self.input.clone())?,
+                Pusher::open(self.output.clone())?,
+            ));
+        }
+        Ok(stages)
+    }
+}
+
+/// The downstream endpoints, for messages: those connected to, and those bound.
+fn describe(connects: &[String], binds: &[Endpoint]) -> Arc<str> {
+    let mut all: Vec<String> = connects.to_vec();
+    all.extend(binds.iter().map(ToString::to_string));
+    all.join(", ").into()
 }
 
 /// The running threads of a [`Worker`].
@@ -264,6 +287,10 @@ struct Stage<F> {
     work: Arc<F>,
     batch_header: bool,
     problems: Option<Problems>,
+    /// How long a result may wait for a downstream puller to take it.
+    send_timeout: Option<Duration>,
+    /// The downstream endpoints, for the error when none takes a result.
+    downstream: Arc<str>,
     /// Batches whose end this thread has passed on, newest last.
     ended: VecDeque<u64>,
     tally: WorkerTally,
@@ -320,7 +347,7 @@ where
                 if let Some(header) = &header {
                     result.push_header(header);
                 }
-                self.pusher.send(result)?;
+                self.push(result, false, header.as_ref())?;
                 self.tally.forwarded += 1;
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => return Err(e),
@@ -348,9 +375,36 @@ where
         }
         self.ended.push_back(header.batch);
         msg.push_header(&header);
-        self.pusher.send_to_each(msg)?;
+        self.push(msg, true, Some(&header))?;
         self.tally.ends += 1;
         Ok(())
+    }
+
+    /// Push `msg` on (a copy to each downstream puller if `to_each`), once a
+    /// downstream puller can take it, waiting up to the send timeout. An error names
+    /// the downstream and the message of `header` that was not forwarded.
+    fn push(&mut self, msg: Message, to_each: bool, header: Option<&Header>) -> Result<()> {
+        let sent = match self.pusher.wait_ready(self.send_timeout) {
+            Ok(true) if to_each => self.pusher.send_to_each(msg).map(drop),
+            Ok(true) => self.pusher.send(msg),
+            Ok(false) => Err(Error::timeout(format!(
+                "no puller took a message for {}",
+                crate::duration::display(self.send_timeout.unwrap_or_default())
+            ))),
+            Err(e) => Err(e),
+        };
+        sent.map_err(|e| match e.kind() {
+            ErrorKind::Interrupted => e,
+            _ => {
+                let what = match header {
+                    Some(h) if h.end => format!("the end of batch {}", h.batch),
+                    Some(h) => format!("batch {} item {}", h.batch, h.seq),
+                    None => format!("item {}", self.tally.handled),
+                };
+                e.context(format!("cannot push on to {}", self.downstream))
+                    .context(format!("{what} not forwarded"))
+            }
+        })
     }
 
     fn report(&self, problem: &Error) {
@@ -475,6 +529,64 @@ mod tests {
         .spawn(Ok)
         .unwrap();
         assert_eq!(workers.join().unwrap().handled, 0);
+    }
+
+    /// An endpoint nobody listens on.
+    fn nowhere() -> String {
+        let dir = std::env::temp_dir();
+        let pid = std::process::id();
+        format!("ipc://{}/zpattern-nobody-{pid}.sock", dir.display())
+    }
+
+    /// A worker pushing on to `nowhere()` with `output`, and a source that has sent
+    /// it one item; `handled` gets a message once the work function ran.
+    fn stranded(output: Options) -> (Pusher, Workers, std::sync::mpsc::Receiver<()>) {
+        let mut source = Pusher::bind(ANY).unwrap();
+        let (handled, handled_rx) = std::sync::mpsc::channel();
+        let handled = Mutex::new(handled);
+        let workers = Worker::new(
+            Options::new()
+                .connect(source.endpoints()[0].to_string())
+                .recv_timeout(WAIT),
+            output.connect(nowhere()),
+        )
+        .batch_header(true)
+        .spawn(move |item| {
+            let _ = handled.lock().unwrap().send(());
+            Ok(item)
+        })
+        .unwrap();
+        source.wait_for_pullers(1, Some(WAIT)).unwrap();
+        source
+            .send(Batch::new(3, None).stamp(Message::new("salad")))
+            .unwrap();
+        (source, workers, handled_rx)
+    }
+
+    #[test]
+    fn a_result_nobody_takes_ends_the_thread_at_the_send_timeout() {
+        let wait = Duration::from_millis(300);
+        let (_source, workers, _) = stranded(Options::new().send_timeout(wait));
+        let e = workers.join().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout);
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "batch 3 item 0 not forwarded: cannot push on to {}: no puller took a message for 300ms",
+                nowhere()
+            )
+        );
+    }
+
+    #[test]
+    fn a_stop_ends_a_thread_waiting_to_push_without_a_send_timeout() {
+        let (_source, workers, handled) = stranded(Options::new());
+        handled.recv_timeout(WAIT).unwrap();
+        workers.stop();
+        let (done, joined) = std::sync::mpsc::channel();
+        std::thread::spawn(move || done.send(workers.join()));
+        let tally = joined.recv_timeout(WAIT).expect("joined").unwrap();
+        assert_eq!((tally.handled, tally.forwarded), (1, 0));
     }
 
     #[test]

@@ -595,6 +595,38 @@ fn an_item_the_exec_command_fails_on_is_reported_and_missing_at_the_sink() {
 }
 
 #[test]
+fn a_stage_whose_downstream_takes_nothing_gives_up_at_its_timeout() {
+    let dir = TempDir::new();
+    let nobody = dir.ipc("nobody.sock");
+    let (worker, worker_ep) = run(
+        Bin::Zpull,
+        &[
+            "--bind",
+            ANY,
+            "--header",
+            "--push",
+            &nobody,
+            "--timeout",
+            "1s",
+        ],
+    )
+    .bound();
+    let context = zmq::Context::new();
+    let peer = foreign_pusher(&context, &worker_ep);
+    send_item(&peer, "item 0000", &Header::item(5, 0, Some(1)));
+    let started = Instant::now();
+    let out = worker.finish().expect(2);
+    assert!(started.elapsed().as_millis() >= 1000, "{out:?}");
+    assert_eq!(out.lines(), ["item 0000"]);
+    assert_eq!(
+        out.errors(),
+        [format!(
+            "zpull: batch 5 item 0 not forwarded: cannot push on to {nobody}: no puller took a message for 1s"
+        )]
+    );
+}
+
+#[test]
 fn a_worker_on_threads_shares_the_batch_among_them() {
     let (sink, sink_ep) = sink("20s");
     let (source, source_ep) = run(
