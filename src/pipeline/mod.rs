@@ -88,6 +88,7 @@
 mod puller;
 mod pusher;
 mod sink;
+mod stage;
 mod worker;
 
 pub use puller::Puller;
