@@ -553,6 +553,109 @@ fn a_worker_drops_messages_without_a_valid_header_and_says_so() {
 }
 
 #[test]
+fn a_worker_that_dropped_malformed_messages_exits_3_at_its_end() {
+    let (sink, sink_ep) = sink("20s");
+    let (worker, worker_ep) = run(
+        Bin::Zpull,
+        &[
+            "--bind",
+            ANY,
+            "--header",
+            "--push",
+            &sink_ep,
+            "--timeout",
+            "1s",
+            "--verbose",
+        ],
+    )
+    .bound();
+    let context = zmq::Context::new();
+    let peer = foreign_pusher(&context, &worker_ep);
+    let mut version_99 = Header::item(4, 0, Some(1)).encode();
+    version_99[3] = 99;
+    peer.send_multipart([&b"item 0000"[..], &version_99], 0)
+        .expect("send");
+    send_item(&peer, "item 0000", &Header::item(4, 0, Some(1)));
+    // The sink sees a whole batch and nothing malformed: the loss was upstream.
+    let out = sink.finish().expect(0);
+    assert_eq!(report(&out)["malformed"], 0);
+    let worked = worker.finish().expect(3);
+    assert_eq!(
+        worked.errors(),
+        [
+            "zpull: warning: dropped a message: header version 99 is not supported",
+            "zpull: ends of stream: 0 passed on, 0 repeated copies dropped",
+            "zpull: sent 1, received 1 message; dropped 1 without a valid batch header",
+            "zpull: dropped 1 malformed messages (see the warnings), not pushed on",
+        ]
+    );
+}
+
+#[test]
+fn a_stage_whose_stdout_reader_goes_away_keeps_pushing_on() {
+    let (sink, sink_ep) = sink("20s");
+    let (mut worker, worker_ep) = run(
+        Bin::Zpull,
+        &[
+            "--bind",
+            ANY,
+            "--header",
+            "--push",
+            &sink_ep,
+            "--timeout",
+            "1s",
+        ],
+    )
+    .raw_stdout()
+    .bound();
+    // As in `zpull ... | head -0`: the reader is gone before the first item.
+    drop(worker.take_stdout());
+    let all = items(5000);
+    let zpush = run(Bin::Zpush, &["--connect", &worker_ep, "--header"])
+        .stdin_lines(&all)
+        .start();
+    zpush.finish().expect(0);
+    let out = sink.finish().expect(0);
+    assert_eq!(report(&out)["batches"][0]["received"], 5000);
+    let worked = worker.finish().expect(0);
+    assert!(worked.errors().is_empty(), "{worked:?}");
+}
+
+#[test]
+fn a_stage_whose_stdout_fails_keeps_pushing_on_and_exits_1() {
+    let (sink, sink_ep) = sink("20s");
+    let (worker, worker_ep) = run(
+        Bin::Zpull,
+        &[
+            "--bind",
+            ANY,
+            "--header",
+            "--push",
+            &sink_ep,
+            "--timeout",
+            "1s",
+        ],
+    )
+    .stdout_file(std::path::Path::new("/dev/full"))
+    .bound();
+    let zpush = run(Bin::Zpush, &["--connect", &worker_ep, "--header"])
+        .stdin_lines(&items(100))
+        .start();
+    zpush.finish().expect(0);
+    let out = sink.finish().expect(0);
+    assert_eq!(report(&out)["batches"][0]["received"], 100);
+    let worked = worker.finish().expect(1);
+    let full = "cannot write to stdout: No space left on device (os error 28)";
+    assert_eq!(
+        worked.errors(),
+        [
+            format!("zpull: warning: {full}; printing stopped, items are still pushed on"),
+            format!("zpull: {full}"),
+        ]
+    );
+}
+
+#[test]
 fn an_item_the_exec_command_fails_on_is_reported_and_missing_at_the_sink() {
     let (sink, sink_ep) = sink("2s");
     let (worker, worker_ep) = run(
