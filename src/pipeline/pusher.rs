@@ -15,6 +15,13 @@ use std::time::Duration;
 /// the pusher binds or connects: a worker that is down or has died gets no share, and
 /// with no puller up a send blocks (up to the send timeout) instead of queueing for
 /// nobody.
+///
+/// A message once dealt is the puller's: if the puller dies, what was dealt to it and
+/// not yet read by its application (the pusher's queue for it, the kernel buffers
+/// between them, its own queue) is lost, and the pusher is not told: PUSH/PULL has no
+/// acknowledgements, and [`Pusher::close`] confirms delivery only to the pullers
+/// still connected. Stamp batch headers and count at a [`Sink`](super::Sink) to see
+/// such a loss (see [the pipeline docs](crate::pipeline#a-worker-that-dies)).
 pub struct Pusher {
     socket: Socket,
 }
@@ -112,8 +119,9 @@ impl Pusher {
         Ok(copies)
     }
 
-    /// Confirm that every puller has read what was sent (bounded by the linger
-    /// period), then close.
+    /// Confirm that every connected puller has read what was sent to it (bounded by
+    /// the linger period), then close. What was dealt to a puller that has since
+    /// died is not counted: it is lost, unseen (see the type docs).
     pub fn close(self) -> Result<()> {
         self.socket.close()
     }
