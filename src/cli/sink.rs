@@ -17,9 +17,9 @@ use std::time::Duration;
 #[derive(Args, Debug, Clone)]
 pub struct SinkArgs {
     /// Work as the sink of a pipeline (implies --header): print each item once,
-    /// and exit as soon as every item of the batch has arrived; exit 3 with a
-    /// report of what is missing or duplicated if --timeout or --deadline passes
-    /// first.
+    /// and exit once every item of the batch has arrived (and --grace has passed);
+    /// exit 3 with a report of what is missing or duplicated if --timeout or
+    /// --deadline passes first.
     #[arg(long, conflicts_with_all = ["push", "count"])]
     pub sink: bool,
     /// With --sink: wait for at least N batches (from N senders) instead of one.

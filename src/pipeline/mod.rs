@@ -51,9 +51,12 @@
 //!   message without a valid header is dropped and reported, never guessed at.
 //! * The [`Sink`] feeds each header to a [`Ledger`](crate::accounting::Ledger) and
 //!   knows, per batch, which sequence numbers arrived, which twice, and how many
-//!   there should be. It stops as soon as every item is in, or at its deadline with a
-//!   report of what is missing (`missing 126: 17, 40-59, ...`). Because every stage
-//!   keeps the source's header, the sink accounts for source items end to end.
+//!   there should be. It stops once every item of every batch it has seen is in
+//!   (and a short grace period has passed, for a late duplicate), or at its
+//!   deadline with a report of what is missing (`missing 126: 17, 40-59, ...`).
+//!   Because every stage keeps the source's header, the sink accounts for source
+//!   items end to end. A stage that drops a malformed message says so itself: the
+//!   sink never sees it.
 //!
 //! ## A worker that dies
 //!
