@@ -191,7 +191,7 @@ fn a_resize_worker_killed_leaves_missing_exactly_what_no_upload_worker_handled()
     // Once the download workers have handled every item, the victim's share has
     // been dealt to it.
     for worker in &mut download {
-        lines(worker, 100 - 2);
+        lines(worker, 100);
     }
     victim.signal(libc::SIGKILL);
 
