@@ -171,11 +171,22 @@ impl Ledger {
         self.batches.values().filter(|b| b.is_whole()).count()
     }
 
+    /// Whether there is nothing left to wait for when `wanted` batches are expected:
+    /// at least that many batches seen, and every batch seen whole. A batch that has
+    /// been seen but is not whole keeps a receiver waiting even once `wanted` is
+    /// reached: its sender is still sending, so its items are on their way. This is
+    /// the condition [`Ledger::verdict`] calls anything but incomplete, so a receiver
+    /// that stops when it holds never reports as missing an item it simply did not
+    /// wait for.
+    pub fn is_done(&self, wanted: usize) -> bool {
+        self.batches.len() >= wanted && self.batches.values().all(BatchTally::is_whole)
+    }
+
     /// The verdict when `wanted` batches were expected: complete only if at least
-    /// that many batches arrived, each exactly once, and nothing was malformed.
+    /// that many batches arrived, every batch seen arrived exactly once, and
+    /// nothing was malformed.
     pub fn verdict(&self, wanted: usize) -> Verdict {
-        let all_whole = self.batches.values().all(BatchTally::is_whole);
-        if !all_whole || self.batches.len() < wanted {
+        if !self.is_done(wanted) {
             Verdict::Incomplete
         } else if self.malformed > 0
             || self.untracked > 0
@@ -346,6 +357,20 @@ mod tests {
         assert_eq!(ledger.verdict(2), Verdict::Incomplete);
         assert_eq!(ledger.report(2).lines()[1], "1 of 2 batches seen");
         assert_eq!(Ledger::new().verdict(1), Verdict::Incomplete);
+    }
+
+    #[test]
+    fn a_batch_seen_but_not_whole_keeps_the_ledger_waiting() {
+        let mut ledger = ledger_with(1, &[0], Some(1));
+        ledger.record(&Header::item(2, 0, Some(2)));
+        // One batch is whole and one was wanted, but batch 2 is on its way.
+        assert_eq!(ledger.whole_batches(), 1);
+        assert!(!ledger.is_done(1));
+        assert_eq!(ledger.verdict(1), Verdict::Incomplete);
+        ledger.record(&Header::item(2, 1, Some(2)));
+        assert!(ledger.is_done(1));
+        assert_eq!(ledger.verdict(1), Verdict::Complete);
+        assert!(!ledger.is_done(3));
     }
 
     #[test]

@@ -17,14 +17,20 @@ use std::time::Duration;
 #[derive(Args, Debug, Clone)]
 pub struct SinkArgs {
     /// Work as the sink of a pipeline (implies --header): print each item once,
-    /// and exit as soon as every item of the batch has arrived; exit 3 with a
-    /// report of what is missing or duplicated if --timeout or --deadline passes
-    /// first.
+    /// and exit once every item of the batch has arrived (and --grace has passed);
+    /// exit 3 with a report of what is missing or duplicated if --timeout or
+    /// --deadline passes first.
     #[arg(long, conflicts_with_all = ["push", "count"])]
     pub sink: bool,
-    /// With --sink: wait for N batches (from N senders) instead of one.
+    /// With --sink: wait for at least N batches (from N senders) instead of one.
+    /// Every batch seen must be whole before the sink exits 0, also past N.
     #[arg(long, value_name = "N", default_value_t = 1, requires = "sink")]
     pub batches: usize,
+    /// With --sink: once every batch is whole, go on reading for DUR for what is
+    /// still in flight (a late duplicate, a further batch), as well as what is
+    /// already queued.
+    #[arg(long, value_name = "DUR", default_value = "100ms", value_parser = duration_arg, requires = "sink")]
+    pub grace: Duration,
     /// With --sink: give up after DUR in all, even while items keep arriving.
     #[arg(long, value_name = "DUR", value_parser = duration_arg, requires = "sink")]
     pub deadline: Option<Duration>,
@@ -46,7 +52,9 @@ pub enum ReportFormat {
 /// Run `zpull --sink`.
 pub fn run(socket: &SocketArgs, receive: &ReceiveArgs, args: &SinkArgs, stop: &Stop) -> Result<()> {
     let mut writer = MessageWriter::stdout(socket.format)?;
-    let mut sink = Sink::open(socket.options(stop))?.batches(args.batches);
+    let mut sink = Sink::open(socket.options(stop))?
+        .batches(args.batches)
+        .grace(args.grace);
     if let Some(deadline) = args.deadline {
         sink = sink.deadline(deadline);
     }
@@ -65,8 +73,9 @@ pub fn run(socket: &SocketArgs, receive: &ReceiveArgs, args: &SinkArgs, stop: &S
     }
 }
 
-/// Receive until the sink is done, nothing arrives for `idle`, or the deadline.
-/// Output is flushed whenever no further message is waiting.
+/// Receive until the sink is done and its grace period is over, nothing arrives
+/// for `idle`, or the deadline (see [`Sink::next_delivery`]). Output is flushed
+/// whenever no further message is waiting.
 fn collect<W: Write>(
     sink: &mut Sink,
     writer: &mut MessageWriter<W>,
@@ -74,11 +83,11 @@ fn collect<W: Write>(
     counters: &Counters,
 ) -> Result<()> {
     let mut items = 0;
-    while !sink.is_done() {
+    loop {
         let mut delivery = sink.recv_delivery(Some(Duration::ZERO))?;
         if delivery.is_none() {
             writer.flush()?;
-            delivery = sink.recv_delivery(idle)?;
+            delivery = sink.next_delivery(idle)?;
         }
         match delivery {
             None => break,

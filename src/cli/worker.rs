@@ -1,12 +1,18 @@
 //! `zpull --push`: a pipeline stage. Each item is printed and pushed on, transformed
 //! by `--exec` if given, on one or more threads.
+//!
+//! Printing is a side effect: a stdout that fails (its reader gone, as in `zpull
+//! --push EP | head -1`, or a full disk) stops the printing, never the forwarding.
+//! What a stage did not push on is said at its end, in its exit status: 1 when items
+//! failed in `--exec`, 3 when it dropped malformed messages (no valid batch header,
+//! a size limit broken), which a sink downstream cannot count.
 
 use crate::cli::args::{report_bound, HeaderArgs, ReceiveArgs, SocketArgs};
 use crate::cli::stats::Counters;
 use crate::cli::{Filter, MessageWriter};
 use crate::error::{Error, ErrorKind, Result};
-use crate::frame::Message;
-use crate::pipeline::Worker;
+use crate::frame::{Format, Message};
+use crate::pipeline::{Worker, WorkerTally};
 use crate::stop::Stop;
 use clap::Args;
 use std::fs::File;
@@ -17,7 +23,8 @@ use std::sync::{Arc, Mutex};
 pub struct StageArgs {
     /// Work as a pipeline stage: push each message on to EP (connect; repeatable),
     /// after printing it. With --header, the header is kept: downstream accounting
-    /// sees the source's numbering.
+    /// sees the source's numbering. A message that no puller of EP takes for
+    /// --timeout ends the stage (exit 2).
     #[arg(long, value_name = "EP", conflicts_with = "count")]
     pub push: Vec<String>,
     /// With --push: transform each message with shell command CMD, run once per
@@ -44,12 +51,15 @@ pub fn run(
     let mut output = socket.options(stop);
     output.binds.clear();
     output.connects.clone_from(&stage.push);
-    let writer = Arc::new(Mutex::new(MessageWriter::stdout(socket.format)?));
+    // A downstream that takes nothing for --timeout is as dead as an upstream that
+    // sends nothing: give up (exit 2) rather than hang with the item.
+    output.send_timeout = receive.timeout;
+    let printer = Arc::new(Mutex::new(Printer::stdout(socket.format)?));
     let (counters, _report) = socket.reporter("zpull", stop);
     let problem_counters = Arc::clone(&counters);
     let item = Item {
         filter: stage.exec.as_deref().map(|c| Filter::new(c, socket.format)),
-        writer: Arc::clone(&writer),
+        printer: Arc::clone(&printer),
         counters,
     };
     let workers = Worker::new(input, output)
@@ -64,26 +74,52 @@ pub fn run(
         .spawn(move |msg| item.process(msg))?;
     report_bound("zpull", socket, workers.input_endpoints());
     let joined = workers.join();
-    let flushed = lock(&writer).flush();
+    let printed = lock(&printer).finish();
     let tally = joined?;
-    flushed?;
     stop.check()?;
+    if socket.verbose && header.header {
+        note!(
+            "zpull: ends of stream: {} passed on, {} repeated copies dropped",
+            tally.ends,
+            tally.repeated_ends
+        );
+    }
+    verdict(&tally, stage.exec.is_some())?;
+    printed
+}
+
+/// Whether everything the stage received was pushed on: exit 1 if items failed in
+/// the command, 3 if malformed messages were dropped.
+fn verdict(tally: &WorkerTally, exec: bool) -> Result<()> {
+    let mut lost = Vec::new();
     if tally.failed > 0 {
-        return Err(Error::new(
-            ErrorKind::Io,
-            format!(
-                "{} of {} items failed in --exec and were not pushed on",
-                tally.failed, tally.handled
-            ),
+        let how = if exec { "failed in --exec" } else { "failed" };
+        lost.push(format!(
+            "{} of {} items {how} and were not pushed on",
+            tally.failed, tally.handled
         ));
     }
-    Ok(())
+    if tally.malformed > 0 {
+        lost.push(format!(
+            "dropped {} malformed messages (see the warnings), not pushed on",
+            tally.malformed
+        ));
+    }
+    if lost.is_empty() {
+        return Ok(());
+    }
+    let kind = if tally.failed > 0 {
+        ErrorKind::Io
+    } else {
+        ErrorKind::Incomplete
+    };
+    Err(Error::new(kind, lost.join("; ")))
 }
 
 /// What a stage does with one item.
 struct Item {
     filter: Option<Filter>,
-    writer: Arc<Mutex<MessageWriter<File>>>,
+    printer: Arc<Mutex<Printer>>,
     counters: Arc<Counters>,
 }
 
@@ -101,13 +137,52 @@ impl Item {
                 filtered.message
             }
         };
-        // Printed at once, so that what a stage handled is visible even if it is
-        // killed later.
-        let mut writer = lock(&self.writer);
-        writer.write(&result)?;
-        writer.flush()?;
+        lock(&self.printer).print(&result);
         self.counters.add_sent(1);
         Ok(result)
+    }
+}
+
+/// A stage's stdout, which fails without failing the stage.
+struct Printer {
+    writer: MessageWriter<File>,
+    /// Why printing stopped, once it has.
+    failed: Option<Error>,
+}
+
+impl Printer {
+    fn stdout(format: Format) -> Result<Printer> {
+        Ok(Printer {
+            writer: MessageWriter::stdout(format)?,
+            failed: None,
+        })
+    }
+
+    /// Print `msg` at once, so that what a stage handled is visible even if it is
+    /// killed later; after a failure, nothing more is printed.
+    fn print(&mut self, msg: &Message) {
+        if self.failed.is_some() {
+            return;
+        }
+        if let Err(e) = self.writer.write(msg).and_then(|()| self.writer.flush()) {
+            if e.kind() != ErrorKind::BrokenPipe {
+                note!("zpull: warning: {e}; printing stopped, items are still pushed on");
+            }
+            self.failed = Some(e);
+        }
+    }
+
+    /// Flush; the error if stdout failed, unless its reader went away (a normal end).
+    fn finish(&mut self) -> Result<()> {
+        if self.failed.is_none() {
+            if let Err(e) = self.writer.flush() {
+                self.failed = Some(e);
+            }
+        }
+        match self.failed.take() {
+            Some(e) if e.kind() != ErrorKind::BrokenPipe => Err(e),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -17,8 +17,20 @@
 //! | 5  | 3 | reserved, `0` |
 //! | 8  | 8 | batch id (also identifies the sending stream) |
 //! | 16 | 8 | sequence number: items are numbered from 0; the end-of-stream message carries the number of items sent |
-//! | 24 | 8 | batch size if known in advance, else 0 |
+//! | 24 | 8 | size: on an item, the batch size if known in advance, else 0; on the end-of-stream message, the number of items again (the same as its sequence number; 0 for an empty batch) |
 //! | 32 | 8 | send time, microseconds since the Unix epoch |
+//!
+//! A size of 0 decodes as "not known" ([`Header::size`] is `None`); a receiver takes
+//! the size of a batch from an item's size field or from the end-of-stream message's
+//! sequence number, whichever it sees first.
+//!
+//! The header frame never stands alone: a message in header mode is one or more
+//! payload frames, then the header (an end-of-stream message has one empty payload
+//! frame, or for pub/sub its topic). A message whose only frame is a valid header
+//! carries no item and is rejected ([`HeaderError::NoPayload`]), as is any message of
+//! a single frame ([`HeaderError::Missing`]): counted and reported, never taken as an
+//! empty item, so that a sender that lost its payload frames shows up as an error
+//! rather than as an item that arrived.
 //!
 //! From Python: `struct.pack(">3sBB3xQQQQ", b"ZPH", 1, flags, batch, seq, size, micros)`.
 //!
@@ -68,28 +80,38 @@ pub struct Header {
 /// Why a frame is not a valid header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HeaderError {
-    /// The message had only one frame, so there is no header to take.
+    /// The message had only one frame, and it is not a header: no header to take.
     Missing,
+    /// The message's only frame is a valid header: there is no payload frame, so it
+    /// carries no item (not even the empty frame of an end-of-stream message).
+    NoPayload,
     /// The frame does not start with `ZPH`: not a header at all.
     NotAHeader,
     /// A header of a version this build does not know.
     UnknownVersion(u8),
     /// A version-1 header of the wrong length.
     BadLength(usize),
-    /// Flag bits that version 1 does not define, or non-zero reserved bytes.
+    /// Flag bits that version 1 does not define (the flags byte as sent).
     BadFlags(u8),
+    /// Reserved bytes 5-7 that are not zero (the three bytes as sent).
+    BadReserved([u8; 3]),
 }
 
 impl fmt::Display for HeaderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HeaderError::Missing => write!(f, "message has no header frame"),
+            HeaderError::NoPayload => write!(f, "message has only a header frame, no payload"),
             HeaderError::NotAHeader => write!(f, "last frame is not a zpattern header"),
             HeaderError::UnknownVersion(v) => write!(f, "header version {v} is not supported"),
             HeaderError::BadLength(n) => {
                 write!(f, "header is {n} bytes, expected {HEADER_LEN}")
             }
             HeaderError::BadFlags(b) => write!(f, "header has unknown flag bits {b:#04x}"),
+            HeaderError::BadReserved([a, b, c]) => write!(
+                f,
+                "header has non-zero reserved bytes {a:02x} {b:02x} {c:02x}"
+            ),
         }
     }
 }
@@ -144,8 +166,12 @@ impl Header {
             return Err(HeaderError::BadLength(bytes.len()));
         }
         let flags = bytes[4];
-        if flags & !FLAG_END != 0 || bytes[5..8] != [0, 0, 0] {
+        if flags & !FLAG_END != 0 {
             return Err(HeaderError::BadFlags(flags));
+        }
+        let reserved = [bytes[5], bytes[6], bytes[7]];
+        if reserved != [0, 0, 0] {
+            return Err(HeaderError::BadReserved(reserved));
         }
         let word = |at: usize| {
             let mut b = [0u8; 8];
@@ -244,11 +270,15 @@ impl Message {
     }
 
     /// Remove the last frame and decode it as a header. The frame is removed even
-    /// when it does not decode, so a bad header never reaches the payload; a
-    /// message with a single frame is left alone ([`HeaderError::Missing`]).
+    /// when it does not decode, so a bad header never reaches the payload. A message
+    /// with a single frame is left alone: [`HeaderError::NoPayload`] if that frame
+    /// is a valid header, [`HeaderError::Missing`] if not.
     pub fn pop_header(&mut self) -> Result<Header, HeaderError> {
         if self.frame_count() < 2 {
-            return Err(HeaderError::Missing);
+            return Err(match Header::decode(self.topic()) {
+                Ok(_) => HeaderError::NoPayload,
+                Err(_) => HeaderError::Missing,
+            });
         }
         let last = self.frames.pop().ok_or(HeaderError::Missing)?;
         Header::decode(&last)
@@ -308,7 +338,43 @@ mod tests {
         assert_eq!(Header::decode(&flags), Err(HeaderError::BadFlags(0x80)));
         let mut reserved = ITEM;
         reserved[6] = 1;
-        assert!(Header::decode(&reserved).is_err());
+        assert_eq!(
+            Header::decode(&reserved),
+            Err(HeaderError::BadReserved([0, 1, 0]))
+        );
+        assert_eq!(
+            HeaderError::BadReserved([0, 1, 0]).to_string(),
+            "header has non-zero reserved bytes 00 01 00"
+        );
+        let mut v99 = ITEM;
+        v99[3] = 99;
+        assert_eq!(Header::decode(&v99), Err(HeaderError::UnknownVersion(99)));
+    }
+
+    #[test]
+    fn the_end_of_stream_carries_its_count_as_size_too() {
+        let mut batch = Batch::new(4, None);
+        batch.stamp(Message::new("a"));
+        batch.stamp(Message::new("b"));
+        let bytes = batch.end().frames()[1].to_vec();
+        assert_eq!(&bytes[16..24], &2u64.to_be_bytes());
+        assert_eq!(&bytes[24..32], &2u64.to_be_bytes());
+        // An empty batch: a size of 0 is "unknown"; the sequence number says 0 items.
+        let empty = Header::decode(&Batch::new(4, None).end().frames()[1]).unwrap();
+        assert_eq!((empty.seq, empty.size, empty.end), (0, None, true));
+    }
+
+    #[test]
+    fn a_lone_header_frame_is_no_item() {
+        let mut lone = Message::new(Frame::new(&ITEM));
+        assert_eq!(lone.pop_header(), Err(HeaderError::NoPayload));
+        assert_eq!(lone.frame_count(), 1);
+        assert_eq!(
+            HeaderError::NoPayload.to_string(),
+            "message has only a header frame, no payload"
+        );
+        let mut plain = Message::new("ZPH but not a header");
+        assert_eq!(plain.pop_header(), Err(HeaderError::Missing));
     }
 
     #[test]

@@ -10,10 +10,13 @@
 //! | [`Worker`] | PULL, then PUSH | PUSH, then PULL | receive, process, send on | `zpull --push` |
 //! | [`Sink`]   | PULL   | PUSH | receive only, batch headers | `zpull --sink` |
 //!
-//! A pusher with no puller connected, or with every puller at its high-water mark,
-//! blocks (up to the send timeout) rather than dropping: pipelines do not lose work in
-//! flight. [`Pusher::close`] confirms that pullers have read everything before
-//! closing.
+//! A pusher deals only to pullers whose connection is up; with none connected, or
+//! every puller at its high-water mark, a send blocks (up to the send timeout)
+//! rather than dropping. [`Pusher::close`] confirms that the connected pullers have
+//! read everything before closing. What a pusher cannot do is take back what it
+//! has dealt: a puller that dies loses what was dealt to it and not yet passed on,
+//! and with no acknowledgements in PUSH/PULL the pusher cannot see that (see [a
+//! worker that dies](#a-worker-that-dies)).
 //!
 //! ```
 //! use std::time::Duration;
@@ -48,10 +51,30 @@
 //!   message without a valid header is dropped and reported, never guessed at.
 //! * The [`Sink`] feeds each header to a [`Ledger`](crate::accounting::Ledger) and
 //!   knows, per batch, which sequence numbers arrived, which twice, and how many
-//!   there should be. It stops as soon as every item is in, or at its deadline with a
-//!   report of what is missing (`missing 126: 17, 40-59, ...`). Because every stage
-//!   keeps the source's header, the sink accounts for source items end to end, and a
-//!   worker killed mid-batch shows up as exactly the items it held.
+//!   there should be. It stops once every item of every batch it has seen is in
+//!   (and a short grace period has passed, for a late duplicate), or at its
+//!   deadline with a report of what is missing (`missing 126: 17, 40-59, ...`).
+//!   Because every stage keeps the source's header, the sink accounts for source
+//!   items end to end. A stage that drops a malformed message says so itself: the
+//!   sink never sees it.
+//!
+//! ## A worker that dies
+//!
+//! A worker that dies mid-batch takes with it what had been dealt to it and not
+//! passed on: the items in its own queues, those in the kernel buffers between its
+//! pusher and it, and those in the pusher's queue for it at the moment it died. The
+//! pusher cannot see this (PUSH/PULL has no acknowledgements; a pusher's close
+//! confirms delivery to the pullers still connected); the sink's report lists
+//! exactly those items missing, and never says "complete".
+//!
+//! How much is lost depends on how the worker died. Killed while working, it held
+//! little: pushers deal only to connected pullers and stop dealing to it the moment
+//! its connections close. Hung first (SIGSTOP, a deadlock), it keeps its connections
+//! up, so it goes on being dealt its share until its queues fill (the pusher's
+//! high-water mark plus the kernel buffers: with a hung worker beside a live one,
+//! 20,000 items over ipc, 1,500 to 2,000 of its share waited there), and a kill then
+//! loses all of it. The pusher deals what it cannot queue to the hung worker to
+//! the others.
 //!
 //! ## End of stream through fan-out
 //!
@@ -88,6 +111,7 @@
 mod puller;
 mod pusher;
 mod sink;
+mod stage;
 mod worker;
 
 pub use puller::Puller;

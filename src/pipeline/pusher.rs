@@ -15,6 +15,13 @@ use std::time::Duration;
 /// the pusher binds or connects: a worker that is down or has died gets no share, and
 /// with no puller up a send blocks (up to the send timeout) instead of queueing for
 /// nobody.
+///
+/// A message once dealt is the puller's: if the puller dies, what was dealt to it and
+/// not yet read by its application (the pusher's queue for it, the kernel buffers
+/// between them, its own queue) is lost, and the pusher is not told: PUSH/PULL has no
+/// acknowledgements, and [`Pusher::close`] confirms delivery only to the pullers
+/// still connected. Stamp batch headers and count at a [`Sink`](super::Sink) to see
+/// such a loss (see [the pipeline docs](crate::pipeline#a-worker-that-dies)).
 pub struct Pusher {
     socket: Socket,
 }
@@ -72,6 +79,26 @@ impl Pusher {
         self.socket.wait_for_peers(count, timeout, "puller(s)")
     }
 
+    /// Wait until a send would not block: a puller is connected and has room in its
+    /// queue. Waits up to `timeout` (`None`: no limit) in short slices, so that the
+    /// [`Stop`](crate::Stop) of the options ends it; `Ok(false)` if the time ran
+    /// out. A send right after can still block if that puller goes away meanwhile
+    /// (up to the send timeout).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use zpattern::{Puller, Pusher};
+    ///
+    /// let pusher = Pusher::bind("tcp://127.0.0.1:*")?;
+    /// assert!(!pusher.wait_ready(Some(Duration::from_millis(10)))?); // nobody to take it
+    /// let _puller = Puller::connect(&pusher.endpoints()[0].to_string())?;
+    /// assert!(pusher.wait_ready(Some(Duration::from_secs(10)))?);
+    /// # Ok::<(), zpattern::Error>(())
+    /// ```
+    pub fn wait_ready(&self, timeout: Option<Duration>) -> Result<bool> {
+        self.socket.wait_writable(timeout)
+    }
+
     /// Send a copy of `msg` to each puller: as many copies as pullers are connected
     /// or endpoints connected to, at least one. Returns the number of copies.
     ///
@@ -92,8 +119,9 @@ impl Pusher {
         Ok(copies)
     }
 
-    /// Confirm that every puller has read what was sent (bounded by the linger
-    /// period), then close.
+    /// Confirm that every connected puller has read what was sent to it (bounded by
+    /// the linger period), then close. What was dealt to a puller that has since
+    /// died is not counted: it is lost, unseen (see the type docs).
     pub fn close(self) -> Result<()> {
         self.socket.close()
     }

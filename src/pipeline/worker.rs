@@ -1,24 +1,15 @@
 //! [`Worker`]: a pipeline stage. Pull an item, process it, push the result on, on as
 //! many threads as asked.
 
+use super::stage::{Problems, Settings, Stage};
 use crate::endpoint::Endpoint;
-use crate::error::{Error, ErrorKind, Result};
-use crate::frame::{Frame, Header, Message};
+use crate::error::{Error, Result};
+use crate::frame::Message;
 use crate::options::Options;
 use crate::pipeline::{Puller, Pusher};
-use crate::role::{Receive, Transmit};
-use crate::socket::is_recoverable;
 use crate::stop::Stop;
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-
-/// How many batch ids a worker thread remembers having passed the end of.
-const ENDS_REMEMBERED: usize = 1024;
-
-/// Called with each problem a worker meets and carries on after: an item its work
-/// function failed on, a message without a valid header.
-type Problems = Arc<dyn Fn(&Error) + Send + Sync>;
 
 /// A pipeline stage: each of its threads owns a [`Puller`] and a [`Pusher`] (libzmq
 /// sockets belong to one thread), pulls an item, runs the work function on it and
@@ -31,7 +22,11 @@ type Problems = Arc<dyn Fn(&Error) + Send + Sync>;
 /// per downstream puller (see [the pipeline docs](crate::pipeline)).
 ///
 /// A thread ends when nothing has arrived for the input's receive timeout, or when
-/// [`Workers::stop`] (or the input options' [`Stop`]) is requested.
+/// [`Workers::stop`] (or the input options' [`Stop`]) is requested. A result waits
+/// for a downstream puller that can take it (none connected, or all at their
+/// high-water mark) up to the output's send timeout; past it, the thread ends with a
+/// timeout error that names the downstream endpoints and the item not forwarded.
+/// Without a send timeout it waits until a puller takes it, or the stop.
 ///
 /// The threads run the work function at the same time, on as many cores as are
 /// free: there is no interpreter lock between them. Measured with a CPU-bound work
@@ -138,32 +133,24 @@ impl Worker {
             )));
         }
         let stop = self.input.stop.clone().unwrap_or_default();
-        let context = self.input.context.clone().unwrap_or_default();
-        for options in [&mut self.input, &mut self.output] {
-            options.stop = Some(stop.clone());
-            options.context.get_or_insert_with(|| context.clone());
-        }
-        let mut stages = Vec::with_capacity(self.threads);
-        for _ in 0..self.threads {
-            stages.push((
-                Puller::open(self.input.clone())?,
-                Pusher::open(self.output.clone())?,
-            ));
-        }
+        let stages = self.open_sockets(&stop)?;
         let input_endpoints = stages[0].0.endpoints().to_vec();
         let output_endpoints = stages[0].1.endpoints().to_vec();
+        let downstream = describe(&self.output.connects, &output_endpoints);
         let work = Arc::new(work);
         let mut handles = Vec::with_capacity(self.threads);
         for (number, (puller, pusher)) in stages.into_iter().enumerate() {
-            let stage = Stage {
+            let stage = Stage::new(
                 puller,
                 pusher,
-                work: Arc::clone(&work),
-                batch_header: self.batch_header,
-                problems: self.problems.clone(),
-                ended: VecDeque::new(),
-                tally: WorkerTally::default(),
-            };
+                Arc::clone(&work),
+                Settings {
+                    batch_header: self.batch_header,
+                    problems: self.problems.clone(),
+                    send_timeout: self.output.send_timeout,
+                    downstream: Arc::clone(&downstream),
+                },
+            );
             let handle = std::thread::Builder::new()
                 .name(format!("zpattern-worker-{number}"))
                 .spawn(move || stage.run())
@@ -177,6 +164,32 @@ impl Worker {
             output_endpoints,
         })
     }
+}
+
+impl Worker {
+    /// Every thread's puller and pusher, sharing one context and `stop`.
+    fn open_sockets(&mut self, stop: &Stop) -> Result<Vec<(Puller, Pusher)>> {
+        let context = self.input.context.clone().unwrap_or_default();
+        for options in [&mut self.input, &mut self.output] {
+            options.stop = Some(stop.clone());
+            options.context.get_or_insert_with(|| context.clone());
+        }
+        let mut stages = Vec::with_capacity(self.threads);
+        for _ in 0..self.threads {
+            stages.push((
+                Puller::open(self.input.clone())?,
+                Pusher::open(self.output.clone())?,
+            ));
+        }
+        Ok(stages)
+    }
+}
+
+/// The downstream endpoints, for messages: those connected to, and those bound.
+fn describe(connects: &[String], binds: &[Endpoint]) -> Arc<str> {
+    let mut all: Vec<String> = connects.to_vec();
+    all.extend(binds.iter().map(ToString::to_string));
+    all.join(", ").into()
 }
 
 /// The running threads of a [`Worker`].
@@ -246,7 +259,7 @@ pub struct WorkerTally {
 }
 
 impl WorkerTally {
-    fn add(&mut self, thread: &WorkerTally) {
+    pub(super) fn add(&mut self, thread: &WorkerTally) {
         self.handled += thread.handled;
         self.forwarded += thread.forwarded;
         self.failed += thread.failed;
@@ -257,113 +270,12 @@ impl WorkerTally {
     }
 }
 
-/// One thread of a worker.
-struct Stage<F> {
-    puller: Puller,
-    pusher: Pusher,
-    work: Arc<F>,
-    batch_header: bool,
-    problems: Option<Problems>,
-    /// Batches whose end this thread has passed on, newest last.
-    ended: VecDeque<u64>,
-    tally: WorkerTally,
-}
-
-impl<F> Stage<F>
-where
-    F: Fn(Message) -> Result<Message>,
-{
-    /// Relay until idle or stopped, then confirm delivery and close.
-    fn run(mut self) -> Result<WorkerTally> {
-        let idle = self.puller.default_timeout();
-        let mut msg = Message::new(Frame::empty());
-        loop {
-            let relayed = match self.puller.recv_into(&mut msg, idle) {
-                Ok(true) => self.relay(std::mem::replace(&mut msg, Message::new(Frame::empty()))),
-                Ok(false) => break,
-                Err(e) if is_recoverable(&e) => {
-                    self.tally.malformed += 1;
-                    self.report(&e);
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            };
-            match relayed {
-                Ok(()) => {}
-                Err(e) if e.kind() == ErrorKind::Interrupted => break,
-                Err(e) => return Err(e),
-            }
-        }
-        self.pusher.close()?;
-        Ok(self.tally)
-    }
-
-    fn relay(&mut self, mut msg: Message) -> Result<()> {
-        if !self.batch_header {
-            return self.work_on(msg, None);
-        }
-        match msg.pop_header() {
-            Err(e) => {
-                self.tally.malformed += 1;
-                self.report(&Error::protocol(format!("dropped a message: {e}")));
-                Ok(())
-            }
-            Ok(header) if header.end => self.pass_end(msg, header),
-            Ok(header) => self.work_on(msg, Some(header)),
-        }
-    }
-
-    fn work_on(&mut self, item: Message, header: Option<Header>) -> Result<()> {
-        self.tally.handled += 1;
-        match (self.work)(item) {
-            Ok(mut result) => {
-                if let Some(header) = &header {
-                    result.push_header(header);
-                }
-                self.pusher.send(result)?;
-                self.tally.forwarded += 1;
-            }
-            Err(e) if e.kind() == ErrorKind::Interrupted => return Err(e),
-            Err(e) => {
-                self.tally.failed += 1;
-                let which = match header {
-                    Some(h) => format!("batch {} item {} not forwarded", h.batch, h.seq),
-                    None => format!("item {} not forwarded", self.tally.handled),
-                };
-                self.report(&e.context(which));
-            }
-        }
-        Ok(())
-    }
-
-    /// Pass a batch's first end-of-stream message on to every downstream puller;
-    /// drop later copies (upstream sent one per worker of this stage).
-    fn pass_end(&mut self, mut msg: Message, header: Header) -> Result<()> {
-        if self.ended.contains(&header.batch) {
-            self.tally.repeated_ends += 1;
-            return Ok(());
-        }
-        if self.ended.len() == ENDS_REMEMBERED {
-            self.ended.pop_front();
-        }
-        self.ended.push_back(header.batch);
-        msg.push_header(&header);
-        self.pusher.send_to_each(msg)?;
-        self.tally.ends += 1;
-        Ok(())
-    }
-
-    fn report(&self, problem: &Error) {
-        if let Some(report) = &self.problems {
-            report(problem);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
     use crate::frame::Batch;
+    use crate::role::{Receive, Transmit};
     use std::sync::Mutex;
     use std::time::Duration;
 
@@ -475,6 +387,64 @@ mod tests {
         .spawn(Ok)
         .unwrap();
         assert_eq!(workers.join().unwrap().handled, 0);
+    }
+
+    /// An endpoint nobody listens on.
+    fn nowhere() -> String {
+        let dir = std::env::temp_dir();
+        let pid = std::process::id();
+        format!("ipc://{}/zpattern-nobody-{pid}.sock", dir.display())
+    }
+
+    /// A worker pushing on to `nowhere()` with `output`, and a source that has sent
+    /// it one item; `handled` gets a message once the work function ran.
+    fn stranded(output: Options) -> (Pusher, Workers, std::sync::mpsc::Receiver<()>) {
+        let mut source = Pusher::bind(ANY).unwrap();
+        let (handled, handled_rx) = std::sync::mpsc::channel();
+        let handled = Mutex::new(handled);
+        let workers = Worker::new(
+            Options::new()
+                .connect(source.endpoints()[0].to_string())
+                .recv_timeout(WAIT),
+            output.connect(nowhere()),
+        )
+        .batch_header(true)
+        .spawn(move |item| {
+            let _ = handled.lock().unwrap().send(());
+            Ok(item)
+        })
+        .unwrap();
+        source.wait_for_pullers(1, Some(WAIT)).unwrap();
+        source
+            .send(Batch::new(3, None).stamp(Message::new("salad")))
+            .unwrap();
+        (source, workers, handled_rx)
+    }
+
+    #[test]
+    fn a_result_nobody_takes_ends_the_thread_at_the_send_timeout() {
+        let wait = Duration::from_millis(300);
+        let (_source, workers, _) = stranded(Options::new().send_timeout(wait));
+        let e = workers.join().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout);
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "batch 3 item 0 not forwarded: cannot push on to {}: no puller took a message for 300ms",
+                nowhere()
+            )
+        );
+    }
+
+    #[test]
+    fn a_stop_ends_a_thread_waiting_to_push_without_a_send_timeout() {
+        let (_source, workers, handled) = stranded(Options::new());
+        handled.recv_timeout(WAIT).unwrap();
+        workers.stop();
+        let (done, joined) = std::sync::mpsc::channel();
+        std::thread::spawn(move || done.send(workers.join()));
+        let tally = joined.recv_timeout(WAIT).expect("joined").unwrap();
+        assert_eq!((tally.handled, tally.forwarded), (1, 0));
     }
 
     #[test]

@@ -1,0 +1,173 @@
+//! One thread of a [`Worker`](super::Worker): receive, run the work function, push
+//! the result on, keeping batch headers and passing ends of stream on (see
+//! [the pipeline docs](crate::pipeline)).
+
+use super::worker::WorkerTally;
+use crate::error::{Error, ErrorKind, Result};
+use crate::frame::{Frame, Header, Message};
+use crate::pipeline::{Puller, Pusher};
+use crate::role::{Receive, Transmit};
+use crate::socket::is_recoverable;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How many batch ids a worker thread remembers having passed the end of.
+const ENDS_REMEMBERED: usize = 1024;
+
+/// Called with each problem a worker meets and carries on after: an item its work
+/// function failed on, a message without a valid header.
+pub(super) type Problems = Arc<dyn Fn(&Error) + Send + Sync>;
+
+/// What every thread of a worker shares.
+pub(super) struct Settings {
+    /// Keep batch headers, pass ends on, drop messages without a valid header.
+    pub(super) batch_header: bool,
+    /// Where problems are reported.
+    pub(super) problems: Option<Problems>,
+    /// How long a result may wait for a downstream puller to take it.
+    pub(super) send_timeout: Option<Duration>,
+    /// The downstream endpoints, for the error when none takes a result.
+    pub(super) downstream: Arc<str>,
+}
+
+/// One thread of a worker.
+pub(super) struct Stage<F> {
+    puller: Puller,
+    pusher: Pusher,
+    work: Arc<F>,
+    settings: Settings,
+    /// Batches whose end this thread has passed on, newest last.
+    ended: VecDeque<u64>,
+    tally: WorkerTally,
+}
+
+impl<F> Stage<F>
+where
+    F: Fn(Message) -> Result<Message>,
+{
+    /// A thread's stage over its own sockets.
+    pub(super) fn new(puller: Puller, pusher: Pusher, work: Arc<F>, settings: Settings) -> Self {
+        Stage {
+            puller,
+            pusher,
+            work,
+            settings,
+            ended: VecDeque::new(),
+            tally: WorkerTally::default(),
+        }
+    }
+
+    /// Relay until idle or stopped, then confirm delivery and close.
+    pub(super) fn run(mut self) -> Result<WorkerTally> {
+        let idle = self.puller.default_timeout();
+        let mut msg = Message::new(Frame::empty());
+        loop {
+            let relayed = match self.puller.recv_into(&mut msg, idle) {
+                Ok(true) => self.relay(std::mem::replace(&mut msg, Message::new(Frame::empty()))),
+                Ok(false) => break,
+                Err(e) if is_recoverable(&e) => {
+                    self.tally.malformed += 1;
+                    self.report(&e);
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            };
+            match relayed {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => break,
+                Err(e) => return Err(e),
+            }
+        }
+        self.pusher.close()?;
+        Ok(self.tally)
+    }
+
+    fn relay(&mut self, mut msg: Message) -> Result<()> {
+        if !self.settings.batch_header {
+            return self.work_on(msg, None);
+        }
+        match msg.pop_header() {
+            Err(e) => {
+                self.tally.malformed += 1;
+                self.report(&Error::protocol(format!("dropped a message: {e}")));
+                Ok(())
+            }
+            Ok(header) if header.end => self.pass_end(msg, header),
+            Ok(header) => self.work_on(msg, Some(header)),
+        }
+    }
+
+    fn work_on(&mut self, item: Message, header: Option<Header>) -> Result<()> {
+        self.tally.handled += 1;
+        match (self.work)(item) {
+            Ok(mut result) => {
+                if let Some(header) = &header {
+                    result.push_header(header);
+                }
+                self.push(result, false, header.as_ref())?;
+                self.tally.forwarded += 1;
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => return Err(e),
+            Err(e) => {
+                self.tally.failed += 1;
+                let which = match header {
+                    Some(h) => format!("batch {} item {} not forwarded", h.batch, h.seq),
+                    None => format!("item {} not forwarded", self.tally.handled),
+                };
+                self.report(&e.context(which));
+            }
+        }
+        Ok(())
+    }
+
+    /// Pass a batch's first end-of-stream message on to every downstream puller;
+    /// drop later copies (upstream sent one per worker of this stage).
+    fn pass_end(&mut self, mut msg: Message, header: Header) -> Result<()> {
+        if self.ended.contains(&header.batch) {
+            self.tally.repeated_ends += 1;
+            return Ok(());
+        }
+        if self.ended.len() == ENDS_REMEMBERED {
+            self.ended.pop_front();
+        }
+        self.ended.push_back(header.batch);
+        msg.push_header(&header);
+        self.push(msg, true, Some(&header))?;
+        self.tally.ends += 1;
+        Ok(())
+    }
+
+    /// Push `msg` on (a copy to each downstream puller if `to_each`), once a
+    /// downstream puller can take it, waiting up to the send timeout. An error names
+    /// the downstream and the message of `header` that was not forwarded.
+    fn push(&mut self, msg: Message, to_each: bool, header: Option<&Header>) -> Result<()> {
+        let sent = match self.pusher.wait_ready(self.settings.send_timeout) {
+            Ok(true) if to_each => self.pusher.send_to_each(msg).map(drop),
+            Ok(true) => self.pusher.send(msg),
+            Ok(false) => Err(Error::timeout(format!(
+                "no puller took a message for {}",
+                crate::duration::display(self.settings.send_timeout.unwrap_or_default())
+            ))),
+            Err(e) => Err(e),
+        };
+        sent.map_err(|e| match e.kind() {
+            ErrorKind::Interrupted => e,
+            _ => {
+                let what = match header {
+                    Some(h) if h.end => format!("the end of batch {}", h.batch),
+                    Some(h) => format!("batch {} item {}", h.batch, h.seq),
+                    None => format!("item {}", self.tally.handled),
+                };
+                e.context(format!("cannot push on to {}", self.settings.downstream))
+                    .context(format!("{what} not forwarded"))
+            }
+        })
+    }
+
+    fn report(&self, problem: &Error) {
+        if let Some(report) = &self.settings.problems {
+            report(problem);
+        }
+    }
+}
