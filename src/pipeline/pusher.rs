@@ -79,26 +79,6 @@ impl Pusher {
         self.socket.wait_for_peers(count, timeout, "puller(s)")
     }
 
-    /// Wait until a send would not block: a puller is connected and has room in its
-    /// queue. Waits up to `timeout` (`None`: no limit) in short slices, so that the
-    /// [`Stop`](crate::Stop) of the options ends it; `Ok(false)` if the time ran
-    /// out. A send right after can still block if that puller goes away meanwhile
-    /// (up to the send timeout).
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use zpattern::{Puller, Pusher};
-    ///
-    /// let pusher = Pusher::bind("tcp://127.0.0.1:*")?;
-    /// assert!(!pusher.wait_ready(Some(Duration::from_millis(10)))?); // nobody to take it
-    /// let _puller = Puller::connect(&pusher.endpoints()[0].to_string())?;
-    /// assert!(pusher.wait_ready(Some(Duration::from_secs(10)))?);
-    /// # Ok::<(), zpattern::Error>(())
-    /// ```
-    pub fn wait_ready(&self, timeout: Option<Duration>) -> Result<bool> {
-        self.socket.wait_writable(timeout)
-    }
-
     /// Send a copy of `msg` to each puller: as many copies as pullers are connected
     /// or endpoints connected to, at least one. Returns the number of copies.
     ///

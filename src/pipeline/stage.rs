@@ -138,31 +138,37 @@ where
         Ok(())
     }
 
-    /// Push `msg` on (a copy to each downstream puller if `to_each`), once a
-    /// downstream puller can take it, waiting up to the send timeout. An error names
-    /// the downstream and the message of `header` that was not forwarded.
+    /// Push `msg` on (a copy to each downstream puller if `to_each`), waiting up to
+    /// the send timeout for a downstream puller to take it (a stop ends the wait).
+    /// An error names the downstream and the message of `header` that was not
+    /// forwarded.
     fn push(&mut self, msg: Message, to_each: bool, header: Option<&Header>) -> Result<()> {
-        let sent = match self.pusher.wait_ready(self.settings.send_timeout) {
-            Ok(true) if to_each => self.pusher.send_to_each(msg).map(drop),
-            Ok(true) => self.pusher.send(msg),
-            Ok(false) => Err(Error::timeout(format!(
-                "no puller took a message for {}",
-                crate::duration::display(self.settings.send_timeout.unwrap_or_default())
-            ))),
-            Err(e) => Err(e),
+        let sent = match to_each {
+            true => self.pusher.send_to_each(msg).map(drop),
+            false => self.pusher.send(msg),
         };
         sent.map_err(|e| match e.kind() {
             ErrorKind::Interrupted => e,
-            _ => {
-                let what = match header {
-                    Some(h) if h.end => format!("the end of batch {}", h.batch),
-                    Some(h) => format!("batch {} item {}", h.batch, h.seq),
-                    None => format!("item {}", self.tally.handled),
-                };
-                e.context(format!("cannot push on to {}", self.settings.downstream))
-                    .context(format!("{what} not forwarded"))
-            }
+            ErrorKind::Timeout => Error::timeout(format!(
+                "no puller took a message for {}",
+                crate::duration::display(self.settings.send_timeout.unwrap_or_default())
+            ))
+            .context(format!("cannot push on to {}", self.settings.downstream))
+            .context(self.unforwarded(header)),
+            _ => e
+                .context(format!("cannot push on to {}", self.settings.downstream))
+                .context(self.unforwarded(header)),
         })
+    }
+
+    /// `batch 5 item 3 not forwarded`, for errors.
+    fn unforwarded(&self, header: Option<&Header>) -> String {
+        let what = match header {
+            Some(h) if h.end => format!("the end of batch {}", h.batch),
+            Some(h) => format!("batch {} item {}", h.batch, h.seq),
+            None => format!("item {}", self.tally.handled),
+        };
+        format!("{what} not forwarded")
     }
 
     fn report(&self, problem: &Error) {
