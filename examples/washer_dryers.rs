@@ -48,10 +48,9 @@ fn dryer(number: usize, mut input: Puller) -> zpattern::Result<Vec<String>> {
 }
 
 fn main() -> Result<(), zpattern::Error> {
-    // The dryers bind and the washer connects to each of them. Connecting creates the
-    // washer's queue to each dryer at once, before the TCP connection is up, so both
-    // dryers are in the round-robin from the first dish: no sleep, no race, and the
-    // dishes alternate between them.
+    // The dryers bind and the washer connects to each of them. A pusher deals only to
+    // dryers whose connection is up, so the washer waits (on connection events, not a
+    // sleep) until both are; then the dishes alternate between them.
     let mut endpoints = Vec::new();
     let mut drying = Vec::new();
     for number in 1..=DRYERS {
@@ -69,6 +68,7 @@ fn main() -> Result<(), zpattern::Error> {
         options = options.connect(endpoint);
     }
     let mut washer = Pusher::open(options)?;
+    washer.wait_for_pullers(DRYERS, Some(TIMEOUT))?;
     for dish in DISHES {
         println!("Washing {dish} dish");
         washer.send(Message::new(dish))?;
