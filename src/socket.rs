@@ -208,10 +208,12 @@ impl Socket {
     /// says so (no peer, or every peer at its HWM), up to the send timeout of the
     /// options; the stop interrupts it.
     pub(crate) fn send(&mut self, msg: Message) -> Result<()> {
-        self.send_within(msg, self.send_timeout)
+        self.send_within(msg, self.send_timeout).map(drop)
     }
 
-    /// [`Socket::send`], waiting at most `timeout` (`None`: no limit) for room.
+    /// [`Socket::send`], waiting at most `timeout` (`None`: no limit) for room;
+    /// returns how long it waited (zero, without a look at the clock, when the
+    /// message could be queued at once).
     ///
     /// libzmq waits for room itself, one [`WAIT_SLICE`] at a time (the socket's send
     /// timeout); between slices the stop, the connection events and the deadline are
@@ -220,13 +222,13 @@ impl Socket {
         &mut self,
         mut msg: Message,
         timeout: Option<Duration>,
-    ) -> Result<()> {
+    ) -> Result<Duration> {
         self.check_stop()?;
         self.tick()?;
         // In place: libzmq takes each frame's contents and leaves it empty.
         let frames = msg.frames_mut();
         let last = frames.len() - 1;
-        let mut deadline = None;
+        let mut blocked: Option<Instant> = None;
         for (i, frame) in frames.iter_mut().enumerate() {
             let flags = if i < last { zmq::SNDMORE } else { 0 };
             loop {
@@ -234,16 +236,15 @@ impl Socket {
                     Ok(()) => break,
                     Err(zmq::Error::EAGAIN) | Err(zmq::Error::EINTR) => {
                         // The first refusal took one slice already.
-                        let deadline = deadline.get_or_insert_with(|| {
-                            timeout.map(|t| Instant::now() + t.saturating_sub(WAIT_SLICE))
-                        });
-                        self.still_sending(*deadline)?;
+                        let since = *blocked.get_or_insert_with(|| Instant::now() - WAIT_SLICE);
+                        let deadline = timeout.map(|t| since + t);
+                        self.still_sending(deadline)?;
                     }
                     Err(e) => return Err(self.send_error(e)),
                 }
             }
         }
-        Ok(())
+        Ok(blocked.map_or(Duration::ZERO, |since| since.elapsed()))
     }
 
     /// Between two slices of a blocked send: stop, refused peers, deadline.

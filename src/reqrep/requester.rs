@@ -8,7 +8,7 @@ use crate::frame::{Frame, Message};
 use crate::options::Options;
 use crate::reqrep::Retry;
 use crate::socket::Socket;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Sends a request and waits for its reply. Socket REQ; peers REP or ROUTER.
 ///
@@ -131,25 +131,23 @@ impl Requester {
         timeout: Option<Duration>,
     ) -> Result<Message> {
         let attempts = self.retry.retries.saturating_add(1);
-        let mut request = Some(request);
-        for attempt in 1..=attempts {
+        // Every attempt but the last sends a copy; the last sends the request.
+        for attempt in 1..attempts {
             if attempt > 1 {
                 self.pause_before_resend(attempt, attempts, timeout)?;
             }
-            // Keep a copy only while a resend may still need it.
-            let sending = match request.take() {
-                Some(msg) if attempt < attempts => {
-                    request = Some(msg.clone());
-                    msg
-                }
-                Some(msg) => msg,
-                None => return Err(Error::usage("no request to send")),
-            };
-            if let Some(reply) = self.attempt(sending, timeout, attempt == 1)? {
+            if let Some(reply) = self.attempt(request.clone(), timeout, attempt == 1)? {
                 return Ok(reply);
             }
             self.rebuild()?;
         }
+        if attempts > 1 {
+            self.pause_before_resend(attempts, attempts, timeout)?;
+        }
+        if let Some(reply) = self.attempt(request, timeout, attempts == 1)? {
+            return Ok(reply);
+        }
+        self.rebuild()?;
         let each = duration::display(timeout.unwrap_or_default());
         Err(Error::timeout(match attempts {
             1 => format!("no reply within {each}"),
@@ -165,16 +163,15 @@ impl Requester {
         timeout: Option<Duration>,
         first: bool,
     ) -> Result<Option<Message>> {
-        let deadline = timeout.map(|t| Instant::now() + t);
         let socket = self.socket()?;
-        match socket.send_within(request, timeout) {
+        let waited = match socket.send_within(request, timeout) {
             Err(e) if e.kind() == ErrorKind::Timeout => return Ok(None),
             outcome => outcome?,
-        }
+        };
         self.sent += u64::from(first);
         let socket = self.socket()?;
         let mut reply = Message::new(Frame::empty());
-        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let left = timeout.map(|t| t.saturating_sub(waited));
         Ok(socket.recv_into(&mut reply, left)?.then_some(reply))
     }
 
