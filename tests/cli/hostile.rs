@@ -134,3 +134,27 @@ fn an_unwritable_stdout_is_a_clear_runtime_error() {
         ["zpull: cannot write to stdout: No space left on device (os error 28)"]
     );
 }
+
+#[test]
+fn a_stdout_closed_before_the_start_discards_the_output_quietly() {
+    // The shell closes descriptor 1 before zpull starts; Rust's runtime reopens it
+    // on /dev/null, so the run goes on and ends as usual.
+    let (pusher, endpoint) = {
+        let context = zmq::Context::new();
+        let pusher = zmq_socket(&context, zmq::PUSH);
+        let endpoint = bind_ephemeral(&pusher);
+        ((context, pusher), endpoint)
+    };
+    let zpull = env!("CARGO_BIN_EXE_zpull");
+    let script = format!("exec {zpull} --connect {endpoint} --count 2 >&-");
+    let mut proc = crate::support::program("zpull", "sh", &["-c", &script]).start();
+    for text in ["one", "two"] {
+        pusher.1.send(text, 0).unwrap();
+    }
+    assert!(
+        proc.wait_with_deadline(DEADLINE).is_some(),
+        "zpull did not end"
+    );
+    let out = proc.finish().expect(0);
+    assert!(out.errors().is_empty(), "{out:?}");
+}
