@@ -2,7 +2,7 @@
 //!
 //! Endpoints to bind and connect, high-water marks, linger, timeouts, heartbeats and
 //! reconnection, size limits, the ZeroMQ context, the [`Stop`] to honour and a hook
-//! for [`PeerEvent`](crate::peer::PeerEvent)s. Defaults are safe for untrusted peers
+//! for [`crate::peer::PeerEvent`]s. Defaults are safe for untrusted peers
 //! and make exit bounded: linger is one second, not libzmq's "forever"; heartbeats
 //! are on, so a peer that vanished without closing its connection is noticed.
 

@@ -1,21 +1,22 @@
-//! Terminal formats: how a [`Message`] is written as a record and read back.
-//!
-//! | format    | one record                                   | binary-safe |
-//! |-----------|----------------------------------------------|-------------|
-//! | `text`    | frames as raw bytes, joined by TAB, then LF   | no (a TAB or LF inside a frame splits it) |
-//! | `escaped` | frames with `\\ \t \n \r \0 \xHH` escapes, joined by TAB, then LF | yes |
-//! | `hex`     | frames in lowercase hex, joined by TAB, then LF | yes |
-//! | `json`    | `{"frames":["cat",{"hex":"ff00"}]}` then LF   | yes |
-//! | `raw`     | output: frame bytes back to back, no separators; input: all of it is one frame | output no, input yes |
-//!
-//! In every line format an empty line carries no message: readers skip it.
+//! Terminal formats: how a [`Message`] is written as a record and read back (the
+//! table is on [`Format`]).
 
 use super::{hex, Frame, Message};
 use crate::error::{Error, Result};
 use std::fmt;
 use std::str::FromStr;
 
-/// A terminal format for messages. See the [module docs](self) for the table.
+/// A terminal format for messages: how each is written as one record and read back.
+///
+/// | format    | one record                                   | binary-safe |
+/// |-----------|----------------------------------------------|-------------|
+/// | `text`    | frames as raw bytes, joined by TAB, then LF   | no (a TAB or LF inside a frame splits it) |
+/// | `escaped` | frames with `\\ \t \n \r \0 \xHH` escapes, joined by TAB, then LF | yes |
+/// | `hex`     | frames in lowercase hex, joined by TAB, then LF | yes |
+/// | `json`    | `{"frames":["cat",{"hex":"ff00"}]}` then LF   | yes |
+/// | `raw`     | output: frame bytes back to back, no separators; input: all of it is one frame | output no, input yes |
+///
+/// In every line format an empty line carries no message: readers skip it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Format {
     /// Frames as raw bytes joined by TAB, one message per line (the default).
