@@ -27,6 +27,7 @@ mod binaries;
 mod machine;
 mod measure;
 mod pipeline;
+mod place;
 mod pubsub;
 mod report;
 mod reqrep;
@@ -154,6 +155,7 @@ impl Settings {
 }
 
 fn main() -> ExitCode {
+    place::init();
     let settings = match Settings::parse(std::env::args().skip(1)) {
         Ok(settings) => settings,
         Err(e) => {

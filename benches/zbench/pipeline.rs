@@ -11,6 +11,7 @@
 //! zpattern's close exists to prevent.
 
 use crate::measure::Sample;
+use crate::place;
 use crate::{bound_endpoint, joined, lost, BenchResult, Place, DEADLINE, DEADLINE_MS};
 use std::thread;
 use std::time::Instant;
@@ -32,13 +33,15 @@ const FILL: u8 = 0x5a;
 
 /// The raw `zmq` crate: `send(&[u8])` and `recv` into one reused `zmq::Message`.
 pub fn raw(case: &Throughput) -> BenchResult<Sample> {
+    let cores = place::cores();
+    let (receiver_cpu, sender_cpu) = (cores.map(|c| c.receiver), cores.map(|c| c.sender));
     let receiving = zmq::Context::new();
-    let pull = receiving.socket(zmq::PULL)?;
+    let pull = place::opened_on(receiver_cpu, || receiving.socket(zmq::PULL))?;
     pull.set_rcvtimeo(DEADLINE_MS)?;
     pull.bind(&case.place.bind_address())?;
     let endpoint = bound_endpoint(&pull)?;
     let sending = zmq::Context::new();
-    let push = sending.socket(zmq::PUSH)?;
+    let push = place::opened_on(sender_cpu, || sending.socket(zmq::PUSH))?;
     push.set_sndtimeo(DEADLINE_MS)?;
     push.connect(&endpoint)?;
     push.send("warm-up", 0)?;
@@ -46,6 +49,7 @@ pub fn raw(case: &Throughput) -> BenchResult<Sample> {
 
     let count = case.count;
     let receiver = thread::spawn(move || -> BenchResult<(u64, Instant)> {
+        let _pin = place::this_thread_on(receiver_cpu);
         let mut msg = zmq::Message::new();
         let mut bytes = 0;
         for received in 0..count {
@@ -56,10 +60,12 @@ pub fn raw(case: &Throughput) -> BenchResult<Sample> {
         Ok((bytes, Instant::now()))
     });
     let payload = vec![FILL; case.size];
+    let pinned = place::this_thread_on(sender_cpu);
     let start = Instant::now();
     for _ in 0..count {
         push.send(&payload[..], 0)?;
     }
+    drop(pinned);
     let sent = Instant::now();
     let (bytes, received) = joined(receiver)?;
     Ok(Sample::throughput(received.max(sent) - start, count, bytes))
@@ -68,10 +74,16 @@ pub fn raw(case: &Throughput) -> BenchResult<Sample> {
 /// zpattern: `Pusher::send(Message::new(&[u8]))`, `Puller::recv_into` one reused
 /// `Message`, and `Pusher::close` on the clock.
 pub fn zpattern(case: &Throughput) -> BenchResult<Sample> {
-    let mut puller = Puller::open(Options::new().bind(case.place.bind_address()))?;
+    let cores = place::cores();
+    let (receiver_cpu, sender_cpu) = (cores.map(|c| c.receiver), cores.map(|c| c.sender));
+    let mut puller = place::opened_on(receiver_cpu, || {
+        Puller::open(Options::new().bind(case.place.bind_address()))
+    })?;
     let endpoint = puller.endpoints()[0].to_string();
     // Linger bounds the delivery-confirming close; the raw side's is unbounded.
-    let mut pusher = Pusher::open(Options::new().connect(&endpoint).linger(DEADLINE))?;
+    let mut pusher = place::opened_on(sender_cpu, || {
+        Pusher::open(Options::new().connect(&endpoint).linger(DEADLINE))
+    })?;
     pusher.send(Message::new("warm-up"))?;
     puller
         .recv_timeout(Some(DEADLINE))?
@@ -79,6 +91,7 @@ pub fn zpattern(case: &Throughput) -> BenchResult<Sample> {
 
     let count = case.count;
     let receiver = thread::spawn(move || -> BenchResult<(u64, Instant)> {
+        let _pin = place::this_thread_on(receiver_cpu);
         let mut msg = Message::new(Frame::empty());
         let mut bytes = 0;
         for received in 0..count {
@@ -90,11 +103,13 @@ pub fn zpattern(case: &Throughput) -> BenchResult<Sample> {
         Ok((bytes, Instant::now()))
     });
     let payload = vec![FILL; case.size];
+    let pinned = place::this_thread_on(sender_cpu);
     let start = Instant::now();
     for _ in 0..count {
         pusher.send(Message::new(&payload[..]))?;
     }
     pusher.close()?;
+    drop(pinned);
     let sent = Instant::now();
     let (bytes, received) = joined(receiver)?;
     Ok(Sample::throughput(received.max(sent) - start, count, bytes))

@@ -8,6 +8,7 @@
 //! [`Publisher::close`] on it.
 
 use crate::measure::Sample;
+use crate::place;
 use crate::{bound_endpoint, joined, lost, BenchResult, DEADLINE, DEADLINE_MS};
 use std::thread;
 use std::time::Instant;
@@ -21,13 +22,15 @@ pub const BODY_SIZE: usize = 64;
 /// The raw `zmq` crate: `send(topic, SNDMORE)`, `send(body)`; two `recv`s into two
 /// reused `zmq::Message`s.
 pub fn raw(count: u64) -> BenchResult<Sample> {
+    let cores = place::cores();
+    let (receiver_cpu, sender_cpu) = (cores.map(|c| c.receiver), cores.map(|c| c.sender));
     let publishing = zmq::Context::new();
-    let publisher = publishing.socket(zmq::PUB)?;
+    let publisher = place::opened_on(sender_cpu, || publishing.socket(zmq::PUB))?;
     publisher.set_sndhwm(0)?;
     publisher.bind("tcp://127.0.0.1:*")?;
     let endpoint = bound_endpoint(&publisher)?;
     let subscribing = zmq::Context::new();
-    let subscriber = subscribing.socket(zmq::SUB)?;
+    let subscriber = place::opened_on(receiver_cpu, || subscribing.socket(zmq::SUB))?;
     subscriber.set_rcvhwm(0)?;
     subscriber.set_rcvtimeo(DEADLINE_MS)?;
     subscriber.set_subscribe(TOPIC)?;
@@ -35,6 +38,7 @@ pub fn raw(count: u64) -> BenchResult<Sample> {
     raw_join(&publisher, &subscriber)?;
 
     let receiver = thread::spawn(move || -> BenchResult<(u64, Instant)> {
+        let _pin = place::this_thread_on(receiver_cpu);
         let (mut topic, mut body) = (zmq::Message::new(), zmq::Message::new());
         let mut bytes = 0;
         for received in 0..count {
@@ -47,11 +51,13 @@ pub fn raw(count: u64) -> BenchResult<Sample> {
         Ok((bytes, Instant::now()))
     });
     let body = [b'b'; BODY_SIZE];
+    let pinned = place::this_thread_on(sender_cpu);
     let start = Instant::now();
     for _ in 0..count {
         publisher.send(TOPIC, zmq::SNDMORE)?;
         publisher.send(&body[..], 0)?;
     }
+    drop(pinned);
     let sent = Instant::now();
     let (bytes, received) = joined(receiver)?;
     Ok(Sample::throughput(received.max(sent) - start, count, bytes))
@@ -87,15 +93,21 @@ fn raw_join(publisher: &zmq::Socket, subscriber: &zmq::Socket) -> BenchResult<()
 /// `wait_for_subscribers`, `Subscriber::recv_into` one reused `Message`, and
 /// `Publisher::close` on the clock.
 pub fn zpattern(count: u64) -> BenchResult<Sample> {
+    let cores = place::cores();
+    let (receiver_cpu, sender_cpu) = (cores.map(|c| c.receiver), cores.map(|c| c.sender));
     // Linger bounds the delivery-confirming close; the raw side's is unbounded.
-    let mut publisher = Publisher::open(
-        Options::new()
-            .bind("tcp://127.0.0.1:*")
-            .hwm(0)
-            .linger(DEADLINE),
-    )?;
+    let mut publisher = place::opened_on(sender_cpu, || {
+        Publisher::open(
+            Options::new()
+                .bind("tcp://127.0.0.1:*")
+                .hwm(0)
+                .linger(DEADLINE),
+        )
+    })?;
     let endpoint = publisher.endpoints()[0].to_string();
-    let mut subscriber = Subscriber::open(Options::new().connect(&endpoint).hwm(0))?;
+    let mut subscriber = place::opened_on(receiver_cpu, || {
+        Subscriber::open(Options::new().connect(&endpoint).hwm(0))
+    })?;
     subscriber.subscribe(TOPIC)?;
     publisher.wait_for_subscribers(1, Some(DEADLINE))?;
     publisher.send(Message::with_topic(TOPIC, "hello"))?;
@@ -104,6 +116,7 @@ pub fn zpattern(count: u64) -> BenchResult<Sample> {
         .ok_or("the warm-up message never arrived")?;
 
     let receiver = thread::spawn(move || -> BenchResult<(u64, Instant)> {
+        let _pin = place::this_thread_on(receiver_cpu);
         let mut msg = Message::new(Frame::empty());
         let mut bytes = 0;
         for received in 0..count {
@@ -115,11 +128,13 @@ pub fn zpattern(count: u64) -> BenchResult<Sample> {
         Ok((bytes, Instant::now()))
     });
     let body = [b'b'; BODY_SIZE];
+    let pinned = place::this_thread_on(sender_cpu);
     let start = Instant::now();
     for _ in 0..count {
         publisher.send(Message::with_topic(TOPIC, &body[..]))?;
     }
     publisher.close()?;
+    drop(pinned);
     let sent = Instant::now();
     let (bytes, received) = joined(receiver)?;
     Ok(Sample::throughput(received.max(sent) - start, count, bytes))

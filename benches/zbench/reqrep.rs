@@ -3,6 +3,7 @@
 //! echo the request back as it came.
 
 use crate::measure::{Percentiles, Sample};
+use crate::place;
 use crate::{bound_endpoint, joined, BenchResult, DEADLINE, DEADLINE_MS};
 use std::thread;
 use std::time::Instant;
@@ -14,13 +15,16 @@ pub const SIZE: usize = 64;
 /// The raw `zmq` crate: `send(&[u8])` then `recv` into a reused `zmq::Message`; the
 /// replier sends back the `zmq::Message` it received.
 pub fn raw(count: u64) -> BenchResult<Sample> {
+    let cores = place::cores();
+    let (server_cpu, client_cpu) = (cores.map(|c| c.receiver), cores.map(|c| c.sender));
     let serving = zmq::Context::new();
-    let replier = serving.socket(zmq::REP)?;
+    let replier = place::opened_on(server_cpu, || serving.socket(zmq::REP))?;
     replier.set_rcvtimeo(DEADLINE_MS)?;
     replier.bind("tcp://127.0.0.1:*")?;
     let endpoint = bound_endpoint(&replier)?;
     // The warm-up request and the timed ones.
     let server = thread::spawn(move || -> BenchResult<()> {
+        let _pin = place::this_thread_on(server_cpu);
         for _ in 0..=count {
             let request = replier.recv_msg(0)?;
             replier.send(request, 0)?;
@@ -28,7 +32,7 @@ pub fn raw(count: u64) -> BenchResult<Sample> {
         Ok(())
     });
     let asking = zmq::Context::new();
-    let requester = asking.socket(zmq::REQ)?;
+    let requester = place::opened_on(client_cpu, || asking.socket(zmq::REQ))?;
     requester.set_rcvtimeo(DEADLINE_MS)?;
     requester.connect(&endpoint)?;
     let payload = [b'q'; SIZE];
@@ -38,6 +42,7 @@ pub fn raw(count: u64) -> BenchResult<Sample> {
 
     let mut latencies = Vec::with_capacity(usize::try_from(count)?);
     let mut bytes = 0;
+    let pinned = place::this_thread_on(client_cpu);
     let start = Instant::now();
     for _ in 0..count {
         let asked = Instant::now();
@@ -47,6 +52,7 @@ pub fn raw(count: u64) -> BenchResult<Sample> {
         bytes += reply.len() as u64;
     }
     let elapsed = start.elapsed();
+    drop(pinned);
     joined(server)?;
     Ok(Sample {
         latency: Percentiles::of(latencies),
@@ -57,20 +63,29 @@ pub fn raw(count: u64) -> BenchResult<Sample> {
 /// zpattern: `Requester::request(Message::new(&[u8]))` against `Replier::serve`
 /// with a handler that returns the request.
 pub fn zpattern(count: u64) -> BenchResult<Sample> {
-    let mut replier = Replier::open(
-        Options::new()
-            .bind("tcp://127.0.0.1:*")
-            .recv_timeout(DEADLINE),
-    )?;
+    let cores = place::cores();
+    let (server_cpu, client_cpu) = (cores.map(|c| c.receiver), cores.map(|c| c.sender));
+    let mut replier = place::opened_on(server_cpu, || {
+        Replier::open(
+            Options::new()
+                .bind("tcp://127.0.0.1:*")
+                .recv_timeout(DEADLINE),
+        )
+    })?;
     let endpoint = replier.endpoints()[0].to_string();
-    let server =
-        thread::spawn(move || -> BenchResult<u64> { Ok(replier.serve(Some(count + 1), Ok)?) });
-    let mut requester = Requester::open(Options::new().connect(&endpoint).recv_timeout(DEADLINE))?;
+    let server = thread::spawn(move || -> BenchResult<u64> {
+        let _pin = place::this_thread_on(server_cpu);
+        Ok(replier.serve(Some(count + 1), Ok)?)
+    });
+    let mut requester = place::opened_on(client_cpu, || {
+        Requester::open(Options::new().connect(&endpoint).recv_timeout(DEADLINE))
+    })?;
     let payload = [b'q'; SIZE];
     requester.request(Message::new(&payload[..]))?;
 
     let mut latencies = Vec::with_capacity(usize::try_from(count)?);
     let mut bytes = 0;
+    let pinned = place::this_thread_on(client_cpu);
     let start = Instant::now();
     for _ in 0..count {
         let asked = Instant::now();
@@ -79,6 +94,7 @@ pub fn zpattern(count: u64) -> BenchResult<Sample> {
         bytes += reply.byte_len() as u64;
     }
     let elapsed = start.elapsed();
+    drop(pinned);
     joined(server)?;
     Ok(Sample {
         latency: Percentiles::of(latencies),
