@@ -6,14 +6,18 @@ use crate::support::{run, Bin, TempDir, ANY};
 use std::time::Instant;
 use zpattern::frame::Header;
 
+/// A stage binding an ephemeral port, in header mode, pushing on to `downstream`,
+/// with `extra` arguments.
+fn stage(downstream: &str, extra: &[&str]) -> crate::support::Spawn {
+    let mut args = vec!["--bind", ANY, "--header", "--push", downstream];
+    args.extend_from_slice(extra);
+    run(Bin::Zpull, &args)
+}
+
 #[test]
 fn a_worker_drops_messages_without_a_valid_header_and_says_so() {
     let (sink, sink_ep) = sink("20s");
-    let (worker, worker_ep) = run(
-        Bin::Zpull,
-        &["--bind", ANY, "--header", "--push", &sink_ep, "--verbose"],
-    )
-    .bound();
+    let (worker, worker_ep) = stage(&sink_ep, &["--verbose"]).bound();
     let context = zmq::Context::new();
     let peer = foreign_pusher(&context, &worker_ep);
     peer.send_multipart([&b"junk"[..], b"ZPH"], 0)
@@ -36,20 +40,7 @@ fn a_worker_drops_messages_without_a_valid_header_and_says_so() {
 #[test]
 fn a_worker_that_dropped_malformed_messages_exits_3_at_its_end() {
     let (sink, sink_ep) = sink("20s");
-    let (worker, worker_ep) = run(
-        Bin::Zpull,
-        &[
-            "--bind",
-            ANY,
-            "--header",
-            "--push",
-            &sink_ep,
-            "--timeout",
-            "1s",
-            "--verbose",
-        ],
-    )
-    .bound();
+    let (worker, worker_ep) = stage(&sink_ep, &["--timeout", "1s", "--verbose"]).bound();
     let context = zmq::Context::new();
     let peer = foreign_pusher(&context, &worker_ep);
     let mut version_99 = Header::item(4, 0, Some(1)).encode();
@@ -75,20 +66,7 @@ fn a_worker_that_dropped_malformed_messages_exits_3_at_its_end() {
 #[test]
 fn a_stage_whose_stdout_reader_goes_away_keeps_pushing_on() {
     let (sink, sink_ep) = sink("20s");
-    let (mut worker, worker_ep) = run(
-        Bin::Zpull,
-        &[
-            "--bind",
-            ANY,
-            "--header",
-            "--push",
-            &sink_ep,
-            "--timeout",
-            "1s",
-        ],
-    )
-    .raw_stdout()
-    .bound();
+    let (mut worker, worker_ep) = stage(&sink_ep, &["--timeout", "1s"]).raw_stdout().bound();
     // As in `zpull ... | head -0`: the reader is gone before the first item.
     drop(worker.take_stdout());
     let all = items(5000);
@@ -105,20 +83,9 @@ fn a_stage_whose_stdout_reader_goes_away_keeps_pushing_on() {
 #[test]
 fn a_stage_whose_stdout_fails_keeps_pushing_on_and_exits_1() {
     let (sink, sink_ep) = sink("20s");
-    let (worker, worker_ep) = run(
-        Bin::Zpull,
-        &[
-            "--bind",
-            ANY,
-            "--header",
-            "--push",
-            &sink_ep,
-            "--timeout",
-            "1s",
-        ],
-    )
-    .stdout_file(std::path::Path::new("/dev/full"))
-    .bound();
+    let (worker, worker_ep) = stage(&sink_ep, &["--timeout", "1s"])
+        .stdout_file(std::path::Path::new("/dev/full"))
+        .bound();
     let zpush = run(Bin::Zpush, &["--connect", &worker_ep, "--header"])
         .stdin_lines(&items(100))
         .start();
@@ -139,21 +106,8 @@ fn a_stage_whose_stdout_fails_keeps_pushing_on_and_exits_1() {
 #[test]
 fn an_item_the_exec_command_fails_on_is_reported_and_missing_at_the_sink() {
     let (sink, sink_ep) = sink("2s");
-    let (worker, worker_ep) = run(
-        Bin::Zpull,
-        &[
-            "--bind",
-            ANY,
-            "--header",
-            "--push",
-            &sink_ep,
-            "--exec",
-            "grep -v poison",
-            "--timeout",
-            "3s",
-        ],
-    )
-    .bound();
+    let (worker, worker_ep) =
+        stage(&sink_ep, &["--exec", "grep -v poison", "--timeout", "3s"]).bound();
     let zpush = run(Bin::Zpush, &["--connect", &worker_ep, "--header"])
         .stdin_lines(&["item 0000", "item 0001 poison", "item 0002"])
         .start();
@@ -182,19 +136,7 @@ fn an_item_the_exec_command_fails_on_is_reported_and_missing_at_the_sink() {
 fn a_stage_whose_downstream_takes_nothing_gives_up_at_its_timeout() {
     let dir = TempDir::new();
     let nobody = dir.ipc("nobody.sock");
-    let (worker, worker_ep) = run(
-        Bin::Zpull,
-        &[
-            "--bind",
-            ANY,
-            "--header",
-            "--push",
-            &nobody,
-            "--timeout",
-            "1s",
-        ],
-    )
-    .bound();
+    let (worker, worker_ep) = stage(&nobody, &["--timeout", "1s"]).bound();
     let context = zmq::Context::new();
     let peer = foreign_pusher(&context, &worker_ep);
     send_item(&peer, "item 0000", &Header::item(5, 0, Some(1)));
