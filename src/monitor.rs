@@ -19,6 +19,19 @@ const EVENTS: u16 = (zmq_sys::ZMQ_EVENT_CONNECTED
 /// Events kept for the role to take, at most; older ones are dropped.
 const MAX_PENDING_EVENTS: usize = 256;
 
+/// Closed connections kept for the role to judge, at most; older ones are dropped.
+const MAX_DEPARTURES: usize = 1024;
+
+/// A peer connection that was up (handshake done) and has closed.
+pub(crate) struct Departure {
+    /// Its file descriptor while it was open (libzmq has closed it since).
+    pub(crate) fd: RawFd,
+    /// The endpoint connected to, or the bound endpoint that accepted it.
+    pub(crate) address: String,
+    /// Whether the socket made this connection itself.
+    pub(crate) outgoing: bool,
+}
+
 /// One open peer connection.
 struct Connection {
     /// The endpoint connected to, or the bound endpoint that accepted it.
@@ -42,6 +55,8 @@ pub(crate) struct Monitor {
     /// Handshake failures in a row, per address of an outgoing connection.
     failures: BTreeMap<String, u32>,
     news: VecDeque<PeerEvent>,
+    /// Connections that were up and have closed since the role last looked.
+    departures: VecDeque<Departure>,
     /// New connections (by descriptor), in order, when someone wants them.
     newcomers: Option<VecDeque<RawFd>>,
 }
@@ -76,6 +91,7 @@ impl Monitor {
             lost: Vec::new(),
             failures: BTreeMap::new(),
             news: VecDeque::new(),
+            departures: VecDeque::new(),
             newcomers: newcomers.then(VecDeque::new),
         })
     }
@@ -187,6 +203,16 @@ impl Monitor {
         let Some(connection) = self.connections.remove(&fd) else {
             return;
         };
+        if connection.handshaken {
+            if self.departures.len() == MAX_DEPARTURES {
+                self.departures.pop_front();
+            }
+            self.departures.push_back(Departure {
+                fd,
+                address: connection.address.clone(),
+                outgoing: connection.outgoing,
+            });
+        }
         if !connection.outgoing {
             return;
         }
@@ -215,6 +241,11 @@ impl Monitor {
     /// The events about outgoing connections since the last call.
     pub(crate) fn take_events(&mut self) -> impl Iterator<Item = PeerEvent> + '_ {
         self.news.drain(..)
+    }
+
+    /// Connections that were up and have closed since the last call.
+    pub(crate) fn take_departures(&mut self) -> impl Iterator<Item = Departure> + '_ {
+        self.departures.drain(..)
     }
 
     /// New connections since the last call, in order of arrival.

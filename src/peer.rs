@@ -33,6 +33,17 @@ pub enum PeerEvent {
         /// What went wrong, as far as libzmq says.
         reason: String,
     },
+    /// A connection of a role that deals each message to one peer (a pusher) closed
+    /// while messages dealt to it may not have been read yet: they are lost with it,
+    /// unless the peer passed them on before it left. Told for accepted connections
+    /// too (`endpoint` is then the bound endpoint that accepted it).
+    Undelivered {
+        /// The endpoint connected to, or the bound endpoint that accepted the
+        /// connection.
+        endpoint: String,
+        /// Whether the role made this connection itself.
+        outgoing: bool,
+    },
     /// The peer at `endpoint` speaks ZeroMQ but refused the handshake, typically
     /// because its socket type cannot talk to ours (a subscriber connected to a
     /// pusher). libzmq gives the endpoint up; the role reports it as an error.
@@ -50,6 +61,7 @@ impl PeerEvent {
         match self {
             PeerEvent::Ready { endpoint, .. }
             | PeerEvent::Lost { endpoint }
+            | PeerEvent::Undelivered { endpoint, .. }
             | PeerEvent::Failed { endpoint, .. }
             | PeerEvent::Rejected { endpoint, .. } => endpoint,
         }
@@ -67,6 +79,17 @@ impl fmt::Display for PeerEvent {
             PeerEvent::Lost { endpoint } => {
                 write!(f, "the connection to {endpoint} closed; reconnecting")
             }
+            PeerEvent::Undelivered {
+                endpoint,
+                outgoing: true,
+            } => write!(
+                f,
+                "the connection to {endpoint} closed with messages in flight: what was dealt to it may be lost"
+            ),
+            PeerEvent::Undelivered { endpoint, .. } => write!(
+                f,
+                "a peer's connection to {endpoint} closed with messages in flight: what was dealt to it may be lost"
+            ),
             PeerEvent::Failed { endpoint, reason } => {
                 write!(f, "handshake with {endpoint} failed ({reason}); retrying")
             }

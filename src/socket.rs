@@ -7,14 +7,28 @@
 //!
 //! # Delivery at close
 //!
-//! libzmq's linger alone does not guarantee that the last messages arrive: with
-//! libzmq 4.3.4, a receiver whose queue is at its high-water mark when a unix-socket
-//! peer closes drops whatever is still in the kernel (libzmq issue #4660; measured
-//! here: 9,300 of 10,000 messages over `ipc://`). So [`Socket::close`] first waits,
-//! bounded by the linger period, until every peer connection's kernel send queue has
-//! stayed empty for a few milliseconds, which means the peer has read everything;
-//! only then does it close the socket (and libzmq's linger covers anything still
-//! queued for a peer that is not connected).
+//! libzmq's linger alone does not say whether the last messages arrived: it bounds
+//! the time, not the progress, and a slow receiver that is still reading is cut off
+//! the same as a dead one. So [`Socket::close`] first waits until every peer
+//! connection's kernel send queue has stayed empty for a few milliseconds, which
+//! means the peer has read everything (over ipc) or acknowledged it (over TCP). The
+//! wait goes on as long as the peers make progress (the unread count changes), and
+//! gives up after the linger period without any: a peer that is alive and reading
+//! keeps a sender waiting however long its backlog takes, a stalled one does not.
+//! Only then does it close the socket.
+//!
+//! # Messages dealt to a peer that left
+//!
+//! A role that deals each message to one peer (PUSH) loses what it dealt to a peer
+//! that leaves before reading it, and libzmq does not say so. The socket looks at
+//! each such connection's undelivered bytes whenever it watches its connections
+//! (over ipc: what the peer has not read; over TCP: what the peer's full receive
+//! window keeps in our kernel); a connection that closes while it had such bytes,
+//! or after messages were sent since that look, is reported
+//! ([`PeerEvent::Undelivered`]) and makes [`Socket::close`] fail with
+//! [`ErrorKind::Incomplete`]. What a TCP peer's kernel has acknowledged is out of
+//! sight: a peer killed with unread data in its kernel loses it unseen (batch
+//! accounting sees it).
 
 use crate::endpoint::{Endpoint, Transport};
 use crate::error::{Error, ErrorKind, Result};
@@ -32,6 +46,10 @@ use std::time::{Duration, Instant};
 const WAIT_SLICE: Duration = Duration::from_millis(50);
 /// How often the delivery drain looks at the kernel queues.
 const DRAIN_STEP: Duration = Duration::from_millis(1);
+/// How long [`Socket::settle`] gives peers to take what is in flight.
+const SETTLE_WAIT: Duration = Duration::from_millis(10);
+/// Connections whose loss is named in the error at close, at most.
+const NAMED_UNDELIVERED: usize = 8;
 /// Consecutive empty looks that count as delivered.
 const DRAIN_QUIET_LOOKS: u32 = 5;
 /// Messages sent or received between two looks at the connection events when the
@@ -65,7 +83,23 @@ pub(crate) struct Socket {
     since_watch: u32,
     /// When the connection events were last read.
     watched: Instant,
+    /// For a socket that deals each message to one peer: what each connection had
+    /// not read at the last look, and which closed with messages in flight.
+    in_flight: Option<InFlight>,
     _context: zmq::Context,
+}
+
+/// What a dealing socket knows about the messages its peers have not read.
+#[derive(Default)]
+struct InFlight {
+    /// Unread bytes per open connection, at the last look.
+    unread: std::collections::BTreeMap<std::os::fd::RawFd, usize>,
+    /// Messages sent since that look.
+    sent_since_look: u64,
+    /// Connections that closed with messages in flight: how many, and the first
+    /// few endpoints.
+    undelivered: usize,
+    named: Vec<String>,
 }
 
 impl Socket {
@@ -131,6 +165,7 @@ impl Socket {
             refused: None,
             since_watch: 0,
             watched: Instant::now(),
+            in_flight: deals_to_one(kind).then(InFlight::default),
             _context: context,
         })
     }
@@ -171,6 +206,7 @@ impl Socket {
         self.since_watch = 0;
         self.watched = Instant::now();
         self.monitor.update()?;
+        self.look_at_deliveries();
         for event in self.monitor.take_events() {
             if let Some(hook) = &self.peer_hook {
                 hook.call(&event);
@@ -191,6 +227,38 @@ impl Socket {
         }
     }
 
+    /// For a dealing socket: judge the connections that closed since the last look
+    /// (messages in flight to them are lost), then note what each open connection
+    /// has not read yet.
+    fn look_at_deliveries(&mut self) {
+        let Some(in_flight) = self.in_flight.as_mut() else {
+            return;
+        };
+        for departure in self.monitor.take_departures() {
+            let unread = in_flight.unread.remove(&departure.fd).unwrap_or(0);
+            if unread == 0 && in_flight.sent_since_look == 0 {
+                continue;
+            }
+            in_flight.undelivered += 1;
+            if in_flight.named.len() < NAMED_UNDELIVERED {
+                in_flight.named.push(departure.address.clone());
+            }
+            if let Some(hook) = &self.peer_hook {
+                hook.call(&PeerEvent::Undelivered {
+                    endpoint: departure.address,
+                    outgoing: departure.outgoing,
+                });
+            }
+        }
+        in_flight.unread.clear();
+        for fd in self.monitor.peer_fds() {
+            in_flight
+                .unread
+                .insert(fd, sys::undelivered_bytes(fd).unwrap_or(0));
+        }
+        in_flight.sent_since_look = 0;
+    }
+
     /// Count one message through; look at the connection events now and then:
     /// after [`WATCH_EVERY`] messages, or [`WATCH_INTERVAL`] (the clock is read
     /// every 16 messages, so that a trickle is watched too).
@@ -209,6 +277,25 @@ impl Socket {
     /// options; the stop interrupts it.
     pub(crate) fn send(&mut self, msg: Message) -> Result<()> {
         self.send_within(msg, self.send_timeout).map(drop)
+    }
+
+    /// Look at the connections now: a role that is about to be idle (waiting for
+    /// input) calls it, so that a peer leaving meanwhile is judged on what it had
+    /// read by then. A dealing socket gives its peers up to [`SETTLE_WAIT`] to read
+    /// what is in flight (a live peer takes it in microseconds).
+    pub(crate) fn settle(&mut self) -> Result<()> {
+        let deadline = Instant::now() + SETTLE_WAIT;
+        loop {
+            self.watch()?;
+            let all_read = self
+                .in_flight
+                .as_ref()
+                .is_none_or(|in_flight| in_flight.unread.values().all(|&n| n == 0));
+            if all_read || Instant::now() >= deadline {
+                return Ok(());
+            }
+            std::thread::sleep(DRAIN_STEP);
+        }
     }
 
     /// [`Socket::send`], waiting at most `timeout` (`None`: no limit) for room;
@@ -243,6 +330,9 @@ impl Socket {
                     Err(e) => return Err(self.send_error(e)),
                 }
             }
+        }
+        if let Some(in_flight) = self.in_flight.as_mut() {
+            in_flight.sent_since_look += 1;
         }
         Ok(blocked.map_or(Duration::ZERO, |since| since.elapsed()))
     }
@@ -437,31 +527,71 @@ impl Socket {
     }
 
     /// Confirm delivery (see the module docs), then close. A timeout error says how
-    /// many bytes were still unread by peers when the linger period ran out.
+    /// many bytes were still unread by peers after the linger period without
+    /// progress; an incomplete error names the connections of a dealing socket that
+    /// closed with messages in flight.
     pub(crate) fn close(mut self) -> Result<()> {
-        let deadline = Instant::now() + self.linger;
-        let unread = self.drain(deadline)?;
+        let unread = self.drain()?;
         let role = self.role;
+        let undelivered = self
+            .in_flight
+            .take()
+            .filter(|in_flight| in_flight.undelivered > 0);
+        let linger = self.linger;
         drop(self);
+        if let Some(lost) = undelivered {
+            let more = match lost.undelivered - lost.named.len() {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            return Err(Error::new(
+                ErrorKind::Incomplete,
+                format!(
+                    "{} connection(s) of the {role} closed with messages in flight ({}{more}): what was dealt to them may be lost",
+                    lost.undelivered,
+                    lost.named.join(", ")
+                ),
+            ));
+        }
         match unread {
             0 => Ok(()),
             bytes => Err(Error::timeout(format!(
-                "{bytes} bytes sent by the {role} were still unread by peers when the linger period ended"
+                "{bytes} bytes sent by the {role} were still unread by peers, who read nothing for {}",
+                crate::duration::display(linger)
             ))),
         }
     }
 
-    /// Wait until every peer has read what we sent, or `deadline`. Returns the bytes
-    /// still unread.
-    fn drain(&mut self, deadline: Instant) -> Result<usize> {
+    /// Wait until every peer has read what we sent: as long as the peers make
+    /// progress, up to the linger period without any (or after a stop). Returns the
+    /// bytes still unread.
+    fn drain(&mut self) -> Result<usize> {
         let mut quiet_looks = 0;
+        let mut last = None;
+        let mut progress = Instant::now();
+        let mut stopped: Option<Instant> = None;
         loop {
-            self.monitor.update()?;
+            self.watch()?;
             let unread: usize = self.monitor.peer_fds().filter_map(sys::unsent_bytes).sum();
             quiet_looks = if unread == 0 { quiet_looks + 1 } else { 0 };
-            if quiet_looks >= DRAIN_QUIET_LOOKS || Instant::now() >= deadline {
+            if quiet_looks >= DRAIN_QUIET_LOOKS {
+                return Ok(0);
+            }
+            let now = Instant::now();
+            if last != Some(unread) {
+                last = Some(unread);
+                progress = now;
+            }
+            if stopped.is_none() && self.stop.as_ref().is_some_and(Stop::is_requested) {
+                stopped = Some(now);
+            }
+            // After a stop, the linger period counts from the stop, progress or not.
+            let since = stopped.unwrap_or(progress);
+            if now.duration_since(since) >= self.linger {
                 return Ok(unread);
             }
+            // Looks stay frequent: a peer that reads its last bytes and leaves is
+            // judged on the last look before it left.
             std::thread::sleep(DRAIN_STEP);
         }
     }

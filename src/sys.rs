@@ -33,6 +33,24 @@ pub(crate) fn unsent_bytes(fd: RawFd) -> Option<usize> {
     (rc == 0).then(|| usize::try_from(queued).unwrap_or(0))
 }
 
+/// Bytes queued on connection `fd` that have not left for the peer: for TCP, what
+/// waits because the peer's receive window is full (`SIOCOUTQNSD`: bytes sent but
+/// not yet acknowledged are in the peer's kernel and do not count); for unix
+/// sockets, which have no such count, what the peer has not read. `None` if the
+/// descriptor is not a socket any more.
+pub(crate) fn undelivered_bytes(fd: RawFd) -> Option<usize> {
+    let mut queued: libc::c_int = 0;
+    // SIOCOUTQNSD (0x894B) from linux/sockios.h; the libc crate does not name it.
+    const SIOCOUTQNSD: libc::c_ulong = 0x894B;
+    // SAFETY: as for unsent_bytes: one c_int is stored through a pointer to a live,
+    // writable c_int; a descriptor that does not support the request fails.
+    let rc = unsafe { libc::ioctl(fd, SIOCOUTQNSD, &mut queued as *mut libc::c_int) };
+    if rc == 0 {
+        return Some(usize::try_from(queued).unwrap_or(0));
+    }
+    unsent_bytes(fd)
+}
+
 /// Set an integer socket option by its libzmq number.
 pub(crate) fn set_int_option(socket: &mut zmq::Socket, option: u32, value: i32) -> zmq::Result<()> {
     let value: libc::c_int = value;

@@ -2,10 +2,16 @@
 //! stdin, one record per line in the chosen format (or all of it as one frame with
 //! `--format raw`).
 //!
-//! Stdin is read by a helper thread in large chunks, so a Ctrl-C is noticed while the
-//! terminal is silent (a blocked `read` would otherwise be restarted after the
-//! signal), and reading overlaps with sending. Stdin redirected from a regular file
-//! never blocks, and is read directly.
+//! Stdin (and a `--file` that is not a regular file: a FIFO, a device) is read by a
+//! helper thread in large chunks, so a Ctrl-C is noticed while the input is silent
+//! (a blocked `read` would otherwise be restarted after the signal), and reading
+//! overlaps with sending. A regular file never blocks, and is read directly.
+//!
+//! What is read is bounded by `--max-size`: a message larger than that in all is
+//! refused before it is sent (`stdin line 3: 20000000 bytes, over --max-size
+//! (16777216)`), and a line too long to hold such a message in its format is refused
+//! without being read whole, so `-f /dev/zero` is an error, not a process that grows
+//! until the machine runs out of memory.
 
 use crate::cli::args::SourceArgs;
 use crate::error::{Error, Result};
@@ -26,6 +32,8 @@ pub struct MessageSource {
     format: Format,
     limit: Option<u64>,
     produced: u64,
+    /// The largest message, in bytes (all frames), that may be sent.
+    max_size: usize,
 }
 
 enum Origin {
@@ -33,7 +41,7 @@ enum Origin {
     Repeat(Message),
     /// Records read from a named input.
     Records {
-        reader: Box<dyn BufRead + Send>,
+        reader: Box<dyn Input>,
         name: String,
         line: u64,
         buf: Vec<u8>,
@@ -41,29 +49,66 @@ enum Origin {
     },
 }
 
+/// A buffered input that can tell whether its next read would wait.
+trait Input: BufRead + Send {
+    /// Whether nothing is buffered and the next read may wait for the writer.
+    fn would_wait(&mut self) -> bool;
+}
+
+/// An input that never waits: a regular file, a buffer.
+struct Ready<R>(R);
+
+impl<R: BufRead> Read for Ready<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.0.read(out)
+    }
+}
+
+impl<R: BufRead> BufRead for Ready<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.0.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.0.consume(n)
+    }
+}
+
+impl<R: BufRead + Send> Input for Ready<R> {
+    fn would_wait(&mut self) -> bool {
+        false
+    }
+}
+
 impl MessageSource {
-    /// The source that `args` describe, decoding with `format`.
-    pub fn open(args: &SourceArgs, format: Format, stop: &Stop) -> Result<MessageSource> {
+    /// The source that `args` describe, decoding with `format`, refusing messages
+    /// larger than `max_size` bytes in all.
+    pub fn open(
+        args: &SourceArgs,
+        format: Format,
+        max_size: usize,
+        stop: &Stop,
+    ) -> Result<MessageSource> {
         let origin = match (&args.data, &args.file) {
-            (Some(data), _) => Origin::Repeat(
-                format
+            (Some(data), _) => {
+                let msg = format
                     .decode(data.as_bytes())
-                    .map_err(|e| e.context("--data"))?,
-            ),
+                    .map_err(|e| e.context("--data"))?;
+                check_size(&msg, max_size).map_err(|e| e.context("--data"))?;
+                Origin::Repeat(msg)
+            }
             (None, Some(path)) if path != Path::new("-") => {
                 let file = File::open(path)
                     .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
-                Origin::records(
-                    BufReader::with_capacity(CHUNK, file),
-                    path.display().to_string(),
-                )
+                Origin::from_file(file, path.display().to_string(), stop)
             }
-            _ => match stdin_file() {
-                Some(file) => {
-                    Origin::records(BufReader::with_capacity(CHUNK, file), "stdin".into())
-                }
-                None => Origin::records(stdin_reader(stop.clone()), "stdin".to_string()),
-            },
+            _ => {
+                let stdin = io::stdin()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .map_err(|e| Error::io("cannot read stdin", e))?;
+                Origin::from_file(File::from(stdin), "stdin".into(), stop)
+            }
         };
         let limit = match origin {
             Origin::Repeat(_) => Some(args.count.unwrap_or(1)),
@@ -74,20 +119,23 @@ impl MessageSource {
             format,
             limit,
             produced: 0,
+            max_size,
         })
     }
 
-    /// Messages read from `reader` (named `name` in errors), decoded with `format`.
+    /// Messages read from `reader` (named `name` in errors), decoded with `format`,
+    /// with no size limit beyond what memory allows.
     pub fn from_reader(
         reader: impl BufRead + Send + 'static,
         name: &str,
         format: Format,
     ) -> MessageSource {
         MessageSource {
-            origin: Origin::records(reader, name.to_string()),
+            origin: Origin::records(Ready(reader), name.to_string()),
             format,
             limit: None,
             produced: 0,
+            max_size: usize::MAX,
         }
     }
 
@@ -98,16 +146,52 @@ impl MessageSource {
         }
         let next = match &mut self.origin {
             Origin::Repeat(msg) => Some(msg.clone()),
-            Origin::Records { .. } if self.format == Format::Raw => self.origin.read_all()?,
-            Origin::Records { .. } => self.origin.read_record(self.format)?,
+            Origin::Records { .. } if self.format == Format::Raw => {
+                self.origin.read_all(self.max_size)?
+            }
+            Origin::Records { .. } => self.origin.read_record(self.format, self.max_size)?,
         };
         self.produced += u64::from(next.is_some());
         Ok(next)
     }
+
+    /// Whether the next message may have to wait for the input's writer (a pipe or
+    /// a terminal with nothing buffered): the moment for a sender to look at its
+    /// connections before it goes idle.
+    pub fn would_wait(&mut self) -> bool {
+        match &mut self.origin {
+            Origin::Repeat(_) => false,
+            Origin::Records { reader, done, .. } => !*done && reader.would_wait(),
+        }
+    }
+}
+
+/// `Err` if `msg` is larger than `max_size` bytes in all.
+fn check_size(msg: &Message, max_size: usize) -> Result<()> {
+    let size = msg.byte_len();
+    if size > max_size {
+        return Err(Error::usage(format!(
+            "{size} bytes, over --max-size ({max_size})"
+        )));
+    }
+    Ok(())
+}
+
+/// The longest line that can hold a message of `max_size` bytes in `format`: each
+/// byte takes at most this many characters, plus room for frame separators and
+/// JSON's framing.
+fn line_limit(format: Format, max_size: usize) -> usize {
+    let widest = match format {
+        Format::Text | Format::Raw => 1,
+        Format::Hex => 2,
+        Format::Escaped => 4,
+        Format::Json => 6,
+    };
+    max_size.saturating_mul(widest).saturating_add(64 * 1024)
 }
 
 impl Origin {
-    fn records(reader: impl BufRead + Send + 'static, name: String) -> Origin {
+    fn records(reader: impl Input + 'static, name: String) -> Origin {
         Origin::Records {
             reader: Box::new(reader),
             name,
@@ -117,8 +201,18 @@ impl Origin {
         }
     }
 
+    /// Records from `file`: read directly if it is a regular file, else (a pipe, a
+    /// terminal, a device) through a reader thread that a stop interrupts.
+    fn from_file(file: File, name: String, stop: &Stop) -> Origin {
+        if file.metadata().is_ok_and(|m| m.is_file()) {
+            Origin::records(Ready(BufReader::with_capacity(CHUNK, file)), name)
+        } else {
+            Origin::records(chunk_reader(file, stop.clone()), name)
+        }
+    }
+
     /// The next non-empty line, decoded.
-    fn read_record(&mut self, format: Format) -> Result<Option<Message>> {
+    fn read_record(&mut self, format: Format, max_size: usize) -> Result<Option<Message>> {
         let Origin::Records {
             reader,
             name,
@@ -129,11 +223,26 @@ impl Origin {
         else {
             return Ok(None);
         };
+        let limit = line_limit(format, max_size);
         loop {
-            let decoded = with_next_line(reader.as_mut(), buf, |record| {
-                (!record.is_empty()).then(|| format.decode(record))
-            })
-            .map_err(|e| read_error(name, e))?;
+            let decoded = with_next_line(reader.as_mut(), buf, limit, |record| {
+                (!record.is_empty()).then(|| {
+                    let msg = format.decode(record)?;
+                    check_size(&msg, max_size)?;
+                    Ok(msg)
+                })
+            });
+            let decoded = match decoded {
+                Ok(decoded) => decoded,
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    return Err(Error::usage(format!(
+                        "{name} line {}: longer than {limit} bytes, too long for a message of --max-size ({max_size}) in {}",
+                        *line + 1,
+                        format.name()
+                    )))
+                }
+                Err(e) => return Err(read_error(name, e)),
+            };
             let Some(decoded) = decoded else {
                 *done = true;
                 return Ok(None);
@@ -142,13 +251,14 @@ impl Origin {
             if let Some(decoded) = decoded {
                 return decoded
                     .map(Some)
-                    .map_err(|e| e.context(format_args!("{name} line {line}")));
+                    .map_err(|e: Error| e.context(format_args!("{name} line {line}")));
             }
         }
     }
 
-    /// All remaining input as one frame (`--format raw`), once.
-    fn read_all(&mut self) -> Result<Option<Message>> {
+    /// All remaining input as one frame (`--format raw`), once; more than
+    /// `max_size` bytes is refused.
+    fn read_all(&mut self, max_size: usize) -> Result<Option<Message>> {
         let Origin::Records {
             reader,
             name,
@@ -163,7 +273,18 @@ impl Origin {
             return Ok(None);
         }
         buf.clear();
-        reader.read_to_end(buf).map_err(|e| read_error(name, e))?;
+        let limit = u64::try_from(max_size)
+            .unwrap_or(u64::MAX)
+            .saturating_add(1);
+        reader
+            .take(limit)
+            .read_to_end(buf)
+            .map_err(|e| read_error(name, e))?;
+        if buf.len() > max_size {
+            return Err(Error::usage(format!(
+                "{name}: more than {max_size} bytes, over --max-size"
+            )));
+        }
         *done = true;
         Ok(Some(Message::new(&buf[..])))
     }
@@ -172,10 +293,12 @@ impl Origin {
 /// Call `decode` with the next line of `reader`, line end removed; `Ok(None)` at the
 /// end of the input. A line that lies whole in the reader's buffer is decoded where
 /// it lies; only a line cut by the buffer's end is gathered in `spill` first. This
-/// runs once per input line, so the common case copies nothing.
+/// runs once per input line, so the common case copies nothing. A line longer than
+/// `limit` bytes is an `InvalidData` error, found without reading more of it.
 fn with_next_line<T>(
-    reader: &mut dyn BufRead,
+    reader: &mut dyn Input,
     spill: &mut Vec<u8>,
+    limit: usize,
     decode: impl FnOnce(&[u8]) -> T,
 ) -> io::Result<Option<T>> {
     match reader.fill_buf() {
@@ -191,8 +314,12 @@ fn with_next_line<T>(
         Err(e) => return Err(e),
     }
     spill.clear();
-    if reader.read_until(b'\n', spill)? == 0 {
+    let mut bounded = reader.take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1));
+    if bounded.read_until(b'\n', spill)? == 0 {
         return Ok(None);
+    }
+    if spill.len() > limit {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "line too long"));
     }
     Ok(Some(decode(trim_line_end(spill))))
 }
@@ -211,34 +338,24 @@ fn read_error(name: &str, e: io::Error) -> Error {
 
 const STOPPED: &str = "stopped while waiting for input";
 
-/// Stdin, when it is a regular file (`zpush < lines`): read directly, since a read
-/// from a file never waits for a typist and a stop is seen between lines. This
-/// spares the reader thread and its hand-over of every chunk.
-fn stdin_file() -> Option<File> {
-    let file = File::from(io::stdin().as_fd().try_clone_to_owned().ok()?);
-    file.metadata().ok()?.is_file().then_some(file)
-}
-
-/// Stdin through a reader thread: chunks arrive over a bounded channel, and a wait
-/// for the next chunk gives up when the stop is requested.
-fn stdin_reader(stop: Stop) -> impl BufRead + Send {
+/// An input that may wait (a pipe, a terminal, a device) through a reader thread:
+/// chunks arrive over a bounded channel, and a wait for the next chunk gives up when
+/// the stop is requested.
+fn chunk_reader(mut file: File, stop: Stop) -> ChunkReader {
     let (sender, chunks) = mpsc::sync_channel::<io::Result<Vec<u8>>>(4);
-    std::thread::spawn(move || {
-        let mut stdin = io::stdin().lock();
-        loop {
-            let mut chunk = vec![0; CHUNK];
-            let result = match stdin.read(&mut chunk) {
-                Ok(n) => {
-                    chunk.truncate(n);
-                    Ok(chunk)
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => Err(e),
-            };
-            let end = !matches!(&result, Ok(c) if !c.is_empty());
-            if sender.send(result).is_err() || end {
-                return;
+    std::thread::spawn(move || loop {
+        let mut chunk = vec![0; CHUNK];
+        let result = match file.read(&mut chunk) {
+            Ok(n) => {
+                chunk.truncate(n);
+                Ok(chunk)
             }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => Err(e),
+        };
+        let end = !matches!(&result, Ok(c) if !c.is_empty());
+        if sender.send(result).is_err() || end {
+            return;
         }
     });
     ChunkReader {
@@ -247,6 +364,7 @@ fn stdin_reader(stop: Stop) -> impl BufRead + Send {
         offset: 0,
         stop,
         ended: false,
+        pending: None,
     }
 }
 
@@ -256,6 +374,8 @@ struct ChunkReader {
     offset: usize,
     stop: Stop,
     ended: bool,
+    /// A read error seen early (by `would_wait`), for the next read.
+    pending: Option<io::Error>,
 }
 
 impl Read for ChunkReader {
@@ -268,19 +388,48 @@ impl Read for ChunkReader {
     }
 }
 
+impl ChunkReader {
+    /// Take in the next chunk (or the end, or an error).
+    fn take(&mut self, next: io::Result<Vec<u8>>) -> io::Result<()> {
+        let chunk = next?;
+        self.ended = chunk.is_empty();
+        self.current = chunk;
+        self.offset = 0;
+        Ok(())
+    }
+}
+
+impl Input for ChunkReader {
+    fn would_wait(&mut self) -> bool {
+        if self.offset < self.current.len() || self.ended {
+            return false;
+        }
+        match self.chunks.try_recv() {
+            Ok(next) => {
+                // An error stays for the next read to report.
+                if let Err(e) = self.take(next) {
+                    self.current = Vec::new();
+                    self.pending = Some(e);
+                }
+                false
+            }
+            Err(mpsc::TryRecvError::Empty) => true,
+            Err(mpsc::TryRecvError::Disconnected) => false,
+        }
+    }
+}
+
 impl BufRead for ChunkReader {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if let Some(e) = self.pending.take() {
+            return Err(e);
+        }
         while self.offset == self.current.len() && !self.ended {
             if self.stop.is_requested() {
                 return Err(io::Error::other(STOPPED));
             }
             match self.chunks.recv_timeout(Duration::from_millis(50)) {
-                Ok(Ok(chunk)) => {
-                    self.ended = chunk.is_empty();
-                    self.current = chunk;
-                    self.offset = 0;
-                }
-                Ok(Err(e)) => return Err(e),
+                Ok(next) => self.take(next)?,
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => self.ended = true,
             }
@@ -387,6 +536,7 @@ mod tests {
             offset: 0,
             stop,
             ended: false,
+            pending: None,
         };
         let mut line = Vec::new();
         let err = reader.read_until(b'\n', &mut line).unwrap_err();

@@ -14,27 +14,43 @@ use crate::stop::Stop;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+/// What a send loop hands its sender.
+pub(crate) enum Step {
+    /// Send this message.
+    Send(Message),
+    /// The input has nothing ready: the sender is about to wait for it.
+    Idle,
+}
+
 /// Send every message of `source` through `send`, honouring `--delay` and
-/// `--interval`. Returns how many were sent.
+/// `--interval`; tell it [`Step::Idle`] before a wait for input. Returns how many
+/// were sent.
 pub(crate) fn send_all(
     source: &mut MessageSource,
     pace: &SourceArgs,
     stop: &Stop,
     counters: &Counters,
-    mut send: impl FnMut(Message) -> Result<()>,
+    mut send: impl FnMut(Step) -> Result<()>,
 ) -> Result<u64> {
     if let Some(delay) = pace.delay {
         pause(stop, delay)?;
     }
     let mut sent = 0;
-    while let Some(msg) = source.next_message()? {
+    loop {
+        if sent > 0 && source.would_wait() {
+            send(Step::Idle)?;
+        }
+        let Some(msg) = source.next_message()? else {
+            break;
+        };
         if sent > 0 {
             if let Some(interval) = pace.interval {
+                send(Step::Idle)?;
                 pause(stop, interval)?;
             }
         }
         stop.check()?;
-        send(msg)?;
+        send(Step::Send(msg))?;
         sent += 1;
         counters.set_sent(sent);
     }

@@ -1,7 +1,7 @@
 //! `zpub`: publish messages from stdin, a file or `--data`.
 
 use crate::cli::args::{duration_arg, report_bound, SocketArgs, SourceArgs, StampArgs};
-use crate::cli::run::{send_all, stamped, Notice};
+use crate::cli::run::{send_all, stamped, Notice, Step};
 use crate::cli::MessageSource;
 use crate::error::Result;
 use crate::frame::Frame;
@@ -46,7 +46,8 @@ pub struct Args {
 
 /// Run `zpub`.
 pub fn run(args: Args, stop: &Stop) -> Result<()> {
-    let mut source = MessageSource::open(&args.source, args.socket.format, stop)?;
+    let mut source =
+        MessageSource::open(&args.source, args.socket.format, args.socket.max_size, stop)?;
     let mut publisher = Publisher::open(args.socket.options(stop))?;
     report_bound("zpub", &args.socket, publisher.endpoints());
     publisher.set_no_drop(args.no_drop)?;
@@ -69,7 +70,10 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
         // PUB drops at a subscriber's high-water mark without telling the sender.
         counters.set_drops_unknown();
     }
-    send_all(&mut source, &args.source, stop, &counters, |mut msg| {
+    send_all(&mut source, &args.source, stop, &counters, |step| {
+        let Step::Send(mut msg) = step else {
+            return Ok(());
+        };
         slow_joiner(&mut publisher)?;
         if let Some(topic) = &topic {
             msg.push_front(topic.clone());

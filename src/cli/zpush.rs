@@ -1,7 +1,7 @@
 //! `zpush`: hand out messages to pullers.
 
 use crate::cli::args::{duration_arg, report_bound, SocketArgs, SourceArgs, StampArgs};
-use crate::cli::run::{send_all, stamped, Notice};
+use crate::cli::run::{send_all, stamped, Notice, Step};
 use crate::cli::MessageSource;
 use crate::error::Result;
 use crate::pipeline::Pusher;
@@ -40,7 +40,8 @@ pub struct Args {
 
 /// Run `zpush`.
 pub fn run(args: Args, stop: &Stop) -> Result<()> {
-    let mut source = MessageSource::open(&args.source, args.socket.format, stop)?;
+    let mut source =
+        MessageSource::open(&args.source, args.socket.format, args.socket.max_size, stop)?;
     let mut pusher = Pusher::open(args.socket.options(stop))?;
     report_bound("zpush", &args.socket, pusher.endpoints());
     let pullers = args.pullers.unwrap_or(args.socket.endpoints.connect.len());
@@ -56,10 +57,19 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     };
     let mut batch = args.stamp.batch(&args.source);
     let (counters, _report) = args.socket.reporter("zpush", stop);
-    send_all(&mut source, &args.source, stop, &counters, |msg| {
-        fair_start(&mut pusher)?;
-        pusher.send(stamped(&mut batch, msg))
-    })?;
+    send_all(
+        &mut source,
+        &args.source,
+        stop,
+        &counters,
+        |step| match step {
+            Step::Send(msg) => {
+                fair_start(&mut pusher)?;
+                pusher.send(stamped(&mut batch, msg))
+            }
+            Step::Idle => pusher.settle(),
+        },
+    )?;
     if let Some(batch) = &batch {
         fair_start(&mut pusher)?;
         pusher.send_to_each(batch.end())?;

@@ -1,7 +1,7 @@
 //! `zreq`: send requests, print replies.
 
 use crate::cli::args::{duration_arg, report_bound, SocketArgs, SourceArgs};
-use crate::cli::run::send_all;
+use crate::cli::run::{send_all, Step};
 use crate::cli::{MessageSource, MessageWriter};
 use crate::duration;
 use crate::error::Result;
@@ -45,7 +45,8 @@ pub struct Args {
 
 /// Run `zreq`.
 pub fn run(args: Args, stop: &Stop) -> Result<()> {
-    let mut source = MessageSource::open(&args.source, args.socket.format, stop)?;
+    let mut source =
+        MessageSource::open(&args.source, args.socket.format, args.socket.max_size, stop)?;
     let mut writer = MessageWriter::stdout(args.socket.format)?;
     let retry = Retry::new(args.retries).backoff(args.backoff);
     let quiet = args.socket.quiet;
@@ -64,7 +65,10 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     report_bound("zreq", &args.socket, requester.endpoints());
     let (counters, _report) = args.socket.reporter("zreq", stop);
     let mut replies = 0;
-    send_all(&mut source, &args.source, stop, &counters, |request| {
+    send_all(&mut source, &args.source, stop, &counters, |step| {
+        let Step::Send(request) = step else {
+            return Ok(());
+        };
         let reply = requester.request_timeout(request, args.timeout);
         counters.set_sent(requester.sent());
         let reply = reply?;

@@ -1,7 +1,7 @@
 //! Judging a run: each node's expectations against what its replicas did.
 
 use super::plan::Plan;
-use super::spec::Count;
+use super::spec::{Count, ExitCodes};
 use super::state::{Exit, Live};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -44,7 +44,12 @@ fn instance_checks(plan: &Plan, i: usize, live: &Live, checks: &mut Vec<Check>) 
     let node = &plan.lab.nodes[instance.node];
     let node_plan = &plan.nodes[instance.node];
     let name = &instance.name;
-    checks.push(exit_check(name, node.expect.exit, node.background, live));
+    checks.push(exit_check(
+        name,
+        node.expect.exit.as_ref(),
+        node.background,
+        live,
+    ));
     let (sent, received) = live.counts();
     for (what, count, n) in [
         ("sent", node.expect.sent, sent),
@@ -122,14 +127,14 @@ fn exact_check(name: &str, text: &str, live: &Live) -> Check {
     }
 }
 
-fn exit_check(name: &str, expected: Option<i32>, background: bool, live: &Live) -> Check {
-    let want = expected.unwrap_or(0);
+fn exit_check(name: &str, expected: Option<&ExitCodes>, background: bool, live: &Live) -> Check {
+    let want = expected.cloned().unwrap_or(ExitCodes::One(0));
     let (passed, found) = match live.exit {
         _ if !live.started => (false, "never started".to_string()),
         _ if live.faulted => (true, "killed by a fault".to_string()),
         _ if background && live.stopped => (true, "stopped at the end (background)".to_string()),
         _ if live.stopped => (false, "still running at the end; stopped".to_string()),
-        Some(Exit::Code(code)) => (code == want, format!("exit {code}")),
+        Some(Exit::Code(code)) => (want.allows(code), format!("exit {code}")),
         Some(Exit::Signal(signal)) => (false, format!("ended by signal {signal}")),
         None => (false, "did not end".to_string()),
     };
@@ -138,7 +143,7 @@ fn exit_check(name: &str, expected: Option<i32>, background: bool, live: &Live) 
         expected: if background && expected.is_none() {
             "exit 0 or stopped".to_string()
         } else {
-            format!("exit {want}")
+            want.to_string()
         },
         passed,
         found,

@@ -74,7 +74,7 @@ pub use observe::{Observer, Quiet, Row, RunOptions};
 pub use plan::{Plan, BINARIES};
 pub use report::{Event, NodeReport, Outcome, Report};
 pub use spec::{
-    Count, EndpointSpec, Expect, Fault, FaultAction, Lab, LabTransport, Link, NetnsPolicy, Node,
-    Signal, DEFAULT_TIME_LIMIT,
+    Count, EndpointSpec, ExitCodes, Expect, Fault, FaultAction, Lab, LabTransport, Link,
+    NetnsPolicy, Node, Signal, DEFAULT_TIME_LIMIT,
 };
 pub use state::Sample;

@@ -136,9 +136,10 @@ pub struct Node {
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Expect {
-    /// Exit code of each replica (default 0; for background nodes, 0 or stopped).
+    /// Exit code of each replica (default 0; for background nodes, 0 or stopped):
+    /// one (`exit = 3`), or any of several (`exit = [0, 3]`).
     #[serde(default)]
-    pub exit: Option<i32>,
+    pub exit: Option<ExitCodes>,
     /// Messages each replica sent.
     #[serde(default)]
     pub sent: Option<Count>,
@@ -164,6 +165,39 @@ pub struct Expect {
     /// No stdout line appears twice, across all replicas (each message handled once).
     #[serde(default)]
     pub distinct: bool,
+}
+
+/// Expected exit codes: one (`exit = 3`) or any of several (`exit = [0, 3]`, for a
+/// node whose ending depends on timing the lab does not control).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ExitCodes {
+    /// Exactly this code.
+    One(i32),
+    /// Any of these codes.
+    AnyOf(Vec<i32>),
+}
+
+impl ExitCodes {
+    /// Whether `code` is expected.
+    pub fn allows(&self, code: i32) -> bool {
+        match self {
+            ExitCodes::One(want) => code == *want,
+            ExitCodes::AnyOf(codes) => codes.contains(&code),
+        }
+    }
+}
+
+impl std::fmt::Display for ExitCodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExitCodes::One(code) => write!(f, "exit {code}"),
+            ExitCodes::AnyOf(codes) => {
+                let codes: Vec<String> = codes.iter().map(ToString::to_string).collect();
+                write!(f, "exit {}", codes.join(" or "))
+            }
+        }
+    }
 }
 
 /// An expected count: exactly `n` (`received = 3`) or a range
@@ -458,7 +492,7 @@ impl Node {
 impl Expect {
     /// Expect each replica to exit with `code`.
     pub fn exit(mut self, code: i32) -> Expect {
-        self.exit = Some(code);
+        self.exit = Some(ExitCodes::One(code));
         self
     }
 

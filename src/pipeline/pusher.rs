@@ -18,10 +18,11 @@ use std::time::Duration;
 ///
 /// A message once dealt is the puller's: if the puller dies, what was dealt to it and
 /// not yet read by its application (the pusher's queue for it, the kernel buffers
-/// between them, its own queue) is lost, and the pusher is not told: PUSH/PULL has no
-/// acknowledgements, and [`Pusher::close`] confirms delivery only to the pullers
-/// still connected. Stamp batch headers and count at a [`Sink`](super::Sink) to see
-/// such a loss (see [the pipeline docs](crate::pipeline#a-worker-that-dies)).
+/// between them, its own queue) is lost. PUSH/PULL has no acknowledgements, so the
+/// pusher cannot tell which messages: it can tell that a puller left while messages
+/// to it were in flight, and [`Pusher::close`] then fails (see there). Stamp batch
+/// headers and count at a [`Sink`](super::Sink) to know exactly which items are
+/// missing (see [the pipeline docs](crate::pipeline#a-worker-that-dies)).
 pub struct Pusher {
     socket: Socket,
 }
@@ -99,9 +100,25 @@ impl Pusher {
         Ok(copies)
     }
 
-    /// Confirm that every connected puller has read what was sent to it (bounded by
-    /// the linger period), then close. What was dealt to a puller that has since
-    /// died is not counted: it is lost, unseen (see the type docs).
+    /// Look at the connected pullers now: what each has not read yet. Call it
+    /// before the pusher goes idle (waiting for more input), so that a puller that
+    /// leaves meanwhile is judged on what it had read by then, not on what was sent
+    /// before the last look (see [`Pusher::close`]).
+    pub fn settle(&mut self) -> Result<()> {
+        self.socket.settle()
+    }
+
+    /// Confirm that every connected puller has read what was sent to it, then
+    /// close. The wait lasts as long as the pullers keep reading, and gives up
+    /// after the linger period in which none did: a [`crate::ErrorKind::Timeout`]
+    /// error then says how many bytes were left unread.
+    ///
+    /// A puller whose connection closed while messages dealt to it may not have
+    /// been read (it had unread bytes, or messages were sent after the pusher last
+    /// looked) makes the close fail with [`crate::ErrorKind::Incomplete`], naming
+    /// its endpoint: what was dealt to it is lost unless it passed it on before it
+    /// left. Each such connection is also told to the peer hook
+    /// ([`crate::PeerEvent::Undelivered`]) when the pusher notices it.
     pub fn close(self) -> Result<()> {
         self.socket.close()
     }

@@ -10,10 +10,13 @@ use crate::role::{Receive, Transmit};
 use crate::socket::is_recoverable;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How many batch ids a worker thread remembers having passed the end of.
 const ENDS_REMEMBERED: usize = 1024;
+
+/// How often an idle worker thread looks at its downstream connections.
+const IDLE_LOOK: Duration = Duration::from_millis(100);
 
 /// Called with each problem a worker meets and carries on after: an item its work
 /// function failed on, a message without a valid header.
@@ -63,7 +66,11 @@ where
         let idle = self.puller.default_timeout();
         let mut msg = Message::new(Frame::empty());
         loop {
-            let relayed = match self.puller.recv_into(&mut msg, idle) {
+            let mut arrived = self.puller.recv_into(&mut msg, Some(Duration::ZERO));
+            if let Ok(false) = arrived {
+                arrived = self.wait_for_input(&mut msg, idle);
+            }
+            let relayed = match arrived {
                 Ok(true) => self.relay(std::mem::replace(&mut msg, Message::new(Frame::empty()))),
                 Ok(false) => break,
                 Err(e) if is_recoverable(&e) => {
@@ -81,6 +88,23 @@ where
         }
         self.pusher.close()?;
         Ok(self.tally)
+    }
+
+    /// Wait up to `idle` for the next message, looking at the downstream
+    /// connections every [`IDLE_LOOK`] meanwhile: a downstream puller that leaves
+    /// while we wait is then judged on what it had read shortly before, not on what
+    /// was in flight when we last sent (see [`Pusher::settle`]).
+    fn wait_for_input(&mut self, msg: &mut Message, idle: Option<Duration>) -> Result<bool> {
+        let deadline = idle.map(|idle| Instant::now() + idle);
+        loop {
+            self.pusher.settle()?;
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let slice = left.map_or(IDLE_LOOK, |left| left.min(IDLE_LOOK));
+            match self.puller.recv_into(msg, Some(slice)) {
+                Ok(false) if left.is_none_or(|left| left > slice) => {}
+                outcome => return outcome,
+            }
+        }
     }
 
     fn relay(&mut self, mut msg: Message) -> Result<()> {

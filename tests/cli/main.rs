@@ -8,6 +8,7 @@
 //! are killed when a test ends.
 
 mod accounting;
+mod backlog;
 mod errors;
 mod formats;
 mod hostile;

@@ -601,13 +601,17 @@ impl Finished {
         self.stderr.join("\n")
     }
 
-    /// The stderr lines other than the `bound` reports.
+    /// The stderr lines other than the `bound` reports and the notices of a
+    /// connection that closed or came back (whether a process sees its peer leave
+    /// before it ends is a matter of timing).
     pub fn errors(&self) -> Vec<&str> {
         let bound = format!("{}: bound ", self.name);
+        let reconnected = format!("{}: reconnected to ", self.name);
         self.stderr
             .iter()
             .map(String::as_str)
-            .filter(|l| !l.starts_with(&bound))
+            .filter(|l| !l.starts_with(&bound) && !l.starts_with(&reconnected))
+            .filter(|l| !l.ends_with(" closed; reconnecting"))
             .collect()
     }
 }
