@@ -142,6 +142,17 @@ impl Endpoint {
                 dir.display()
             )));
         }
+        // libzmq unlinks whatever is at the path before it binds: a regular file, a
+        // directory entry of any kind, would be deleted. Only a socket may be there.
+        if let Ok(meta) = std::fs::symlink_metadata(path) {
+            use std::os::unix::fs::FileTypeExt;
+            if !meta.file_type().is_socket() {
+                return Err(Error::usage(format!(
+                    "cannot bind {self}: {} exists and is not a socket (it would be deleted)",
+                    path.display()
+                )));
+            }
+        }
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
             return Err(Error::new(
                 ErrorKind::Network,
@@ -344,5 +355,18 @@ mod tests {
             "{msg}"
         );
         assert!(Endpoint::parse("ipc://*").unwrap().check_bindable().is_ok());
+    }
+
+    #[test]
+    fn binding_an_ipc_path_that_is_a_regular_file_is_refused_and_the_file_kept() {
+        let dir = std::env::temp_dir().join(format!("zpattern-ipc-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("notes.txt");
+        std::fs::write(&path, "keep me").unwrap();
+        let e = Endpoint::parse(&format!("ipc://{}", path.display())).unwrap();
+        let msg = e.check_bindable().unwrap_err().to_string();
+        assert!(msg.contains("exists and is not a socket"), "{msg}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "keep me");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -19,17 +19,22 @@ const EVENTS: u16 = (zmq_sys::ZMQ_EVENT_CONNECTED
 /// Events kept for the role to take, at most; older ones are dropped.
 const MAX_PENDING_EVENTS: usize = 256;
 
+/// The bit of a disconnect event's value by which zpattern's libzmq says that the
+/// peer reset the connection (see src/libzmq).
+const PEER_RESET: u32 = 1 << 30;
+
 /// Closed connections kept for the role to judge, at most; older ones are dropped.
 const MAX_DEPARTURES: usize = 1024;
 
 /// A peer connection that was up (handshake done) and has closed.
 pub(crate) struct Departure {
-    /// Its file descriptor while it was open (libzmq has closed it since).
-    pub(crate) fd: RawFd,
     /// The endpoint connected to, or the bound endpoint that accepted it.
     pub(crate) address: String,
     /// Whether the socket made this connection itself.
     pub(crate) outgoing: bool,
+    /// Whether the peer reset the connection: it closed with data it had not
+    /// read (zpattern's libzmq says so in the disconnect event).
+    pub(crate) reset: bool,
 }
 
 /// One open peer connection.
@@ -57,19 +62,11 @@ pub(crate) struct Monitor {
     news: VecDeque<PeerEvent>,
     /// Connections that were up and have closed since the role last looked.
     departures: VecDeque<Departure>,
-    /// New connections (by descriptor), in order, when someone wants them.
-    newcomers: Option<VecDeque<RawFd>>,
 }
 
 impl Monitor {
-    /// Start monitoring `socket` (created in `context`); with `newcomers`, keep the
-    /// descriptors of new connections for [`Monitor::take_newcomers`] from the
-    /// start.
-    pub(crate) fn attach(
-        context: &zmq::Context,
-        socket: &zmq::Socket,
-        newcomers: bool,
-    ) -> Result<Monitor> {
+    /// Start monitoring `socket` (created in `context`).
+    pub(crate) fn attach(context: &zmq::Context, socket: &zmq::Socket) -> Result<Monitor> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let endpoint = format!(
             "inproc://zpattern.monitor.{}.{}",
@@ -92,7 +89,6 @@ impl Monitor {
             failures: BTreeMap::new(),
             news: VecDeque::new(),
             departures: VecDeque::new(),
-            newcomers: newcomers.then(VecDeque::new),
         })
     }
 
@@ -131,11 +127,12 @@ impl Monitor {
                     failed: false,
                 };
                 self.connections.insert(fd, connection);
-                if let Some(newcomers) = self.newcomers.as_mut() {
-                    newcomers.push_back(fd);
-                }
             }
-            zmq_sys::ZMQ_EVENT_DISCONNECTED => self.closed(fd),
+            zmq_sys::ZMQ_EVENT_DISCONNECTED => {
+                let reset = value & PEER_RESET != 0;
+                let fd = RawFd::try_from(value & !PEER_RESET).unwrap_or(-1);
+                self.closed(fd, reset);
+            }
             zmq_sys::ZMQ_EVENT_HANDSHAKE_SUCCEEDED => self.handshaken(&address),
             zmq_sys::ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL => {
                 // The value is an errno (ECONNRESET, EPIPE...), of which the zmq crate
@@ -199,7 +196,7 @@ impl Monitor {
         }
     }
 
-    fn closed(&mut self, fd: RawFd) {
+    fn closed(&mut self, fd: RawFd, reset: bool) {
         let Some(connection) = self.connections.remove(&fd) else {
             return;
         };
@@ -208,9 +205,9 @@ impl Monitor {
                 self.departures.pop_front();
             }
             self.departures.push_back(Departure {
-                fd,
                 address: connection.address.clone(),
                 outgoing: connection.outgoing,
+                reset,
             });
         }
         if !connection.outgoing {
@@ -248,9 +245,16 @@ impl Monitor {
         self.departures.drain(..)
     }
 
-    /// New connections since the last call, in order of arrival.
-    pub(crate) fn take_newcomers(&mut self) -> impl Iterator<Item = RawFd> + '_ {
-        self.newcomers.iter_mut().flat_map(|n| n.drain(..))
+    /// Which connection `fd` is now: a number unique to it in this socket's life
+    /// (descriptors are reused), if the connection is open.
+    pub(crate) fn connection_of(&self, fd: RawFd) -> Option<u64> {
+        self.connections.get(&fd).map(|c| c.arrival)
+    }
+
+    /// The endpoint of open connection `fd`: connected to, or the bound endpoint
+    /// that accepted it.
+    pub(crate) fn address_of(&self, fd: RawFd) -> Option<&str> {
+        self.connections.get(&fd).map(|c| c.address.as_str())
     }
 
     /// Whether connection `fd` is open.

@@ -44,6 +44,19 @@ pub enum PeerEvent {
         /// Whether the role made this connection itself.
         outgoing: bool,
     },
+    /// A peer connected through `endpoint` broke a limit (too many subscriptions,
+    /// say): what it sent past the limit was dropped, and a peer that kept on was
+    /// cut off. Told at most [`PeerEvent::TOLD_PER_SECOND`] times a second; the
+    /// next event says how many were left untold.
+    Misbehaved {
+        /// The endpoint connected to, or the bound endpoint that accepted the
+        /// connection (`inproc` for subscriptions over inproc).
+        endpoint: String,
+        /// What it did, and what was done about it.
+        what: String,
+        /// Events of this kind left untold since the last one told (rate limit).
+        untold: u64,
+    },
     /// The peer at `endpoint` speaks ZeroMQ but refused the handshake, typically
     /// because its socket type cannot talk to ours (a subscriber connected to a
     /// pusher). libzmq gives the endpoint up; the role reports it as an error.
@@ -56,12 +69,17 @@ pub enum PeerEvent {
 }
 
 impl PeerEvent {
+    /// How many [`PeerEvent::Misbehaved`] events a role tells per second at most:
+    /// a flood of misbehaving peers must not become a flood of lines.
+    pub const TOLD_PER_SECOND: u32 = 10;
+
     /// The endpoint the event is about.
     pub fn endpoint(&self) -> &str {
         match self {
             PeerEvent::Ready { endpoint, .. }
             | PeerEvent::Lost { endpoint }
             | PeerEvent::Undelivered { endpoint, .. }
+            | PeerEvent::Misbehaved { endpoint, .. }
             | PeerEvent::Failed { endpoint, .. }
             | PeerEvent::Rejected { endpoint, .. } => endpoint,
         }
@@ -90,6 +108,17 @@ impl fmt::Display for PeerEvent {
                 f,
                 "a peer's connection to {endpoint} closed with messages in flight: what was dealt to it may be lost"
             ),
+            PeerEvent::Misbehaved {
+                endpoint,
+                what,
+                untold,
+            } => {
+                write!(f, "a peer on {endpoint} {what}")?;
+                if *untold > 0 {
+                    write!(f, " ({untold} more such events not told)")?;
+                }
+                Ok(())
+            }
             PeerEvent::Failed { endpoint, reason } => {
                 write!(f, "handshake with {endpoint} failed ({reason}); retrying")
             }

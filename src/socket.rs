@@ -20,15 +20,14 @@
 //! # Messages dealt to a peer that left
 //!
 //! A role that deals each message to one peer (PUSH) loses what it dealt to a peer
-//! that leaves before reading it, and libzmq does not say so. The socket looks at
-//! each such connection's undelivered bytes whenever it watches its connections
-//! (over ipc: what the peer has not read; over TCP: what the peer's full receive
-//! window keeps in our kernel); a connection that closes while it had such bytes,
-//! or after messages were sent since that look, is reported
-//! ([`PeerEvent::Undelivered`]) and makes [`Socket::close`] fail with
-//! [`ErrorKind::Incomplete`]. What a TCP peer's kernel has acknowledged is out of
-//! sight: a peer killed with unread data in its kernel loses it unseen (batch
-//! accounting sees it).
+//! that leaves before reading it, and plain libzmq does not say so. Two things tell:
+//! a peer that closes with data it has not read resets the connection (over TCP and
+//! ipc alike; zpattern's libzmq puts that in the disconnect event), and a peer that
+//! leaves while we are still sending loses what was dealt to it since the last look
+//! at the connections (our queue for it, and what its libzmq had taken in). Either
+//! is reported ([`PeerEvent::Undelivered`]) and makes [`Socket::close`] fail with
+//! [`ErrorKind::Incomplete`]. What a peer's own libzmq had taken in when it left
+//! after we stopped sending is out of sight (batch accounting sees it).
 
 use crate::endpoint::{Endpoint, Transport};
 use crate::error::{Error, ErrorKind, Result};
@@ -38,6 +37,7 @@ use crate::options::Options;
 use crate::peer::{PeerEvent, PeerHook};
 use crate::stop::Stop;
 use crate::sys;
+use std::os::fd::RawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -46,8 +46,6 @@ use std::time::{Duration, Instant};
 const WAIT_SLICE: Duration = Duration::from_millis(50);
 /// How often the delivery drain looks at the kernel queues.
 const DRAIN_STEP: Duration = Duration::from_millis(1);
-/// How long [`Socket::settle`] gives peers to take what is in flight.
-const SETTLE_WAIT: Duration = Duration::from_millis(10);
 /// Connections whose loss is named in the error at close, at most.
 const NAMED_UNDELIVERED: usize = 8;
 /// Consecutive empty looks that count as delivered.
@@ -86,16 +84,19 @@ pub(crate) struct Socket {
     /// For a socket that deals each message to one peer: what each connection had
     /// not read at the last look, and which closed with messages in flight.
     in_flight: Option<InFlight>,
+    /// The rate limit of [`PeerEvent::Misbehaved`] events: the current second's
+    /// start, events told in it, events left untold.
+    told: (Instant, u32, u64),
     _context: zmq::Context,
 }
 
 /// What a dealing socket knows about the messages its peers have not read.
 #[derive(Default)]
 struct InFlight {
-    /// Unread bytes per open connection, at the last look.
-    unread: std::collections::BTreeMap<std::os::fd::RawFd, usize>,
-    /// Messages sent since that look.
+    /// Messages sent since the last look at the connections.
     sent_since_look: u64,
+    /// Whether the socket is closing (sending is over).
+    closing: bool,
     /// Connections that closed with messages in flight: how many, and the first
     /// few endpoints.
     undelivered: usize,
@@ -129,8 +130,7 @@ impl Socket {
         configure(&socket, options, binds.iter().chain(&connects))
             .and_then(|()| socket.set_immediate(deals_to_one(kind)))
             .map_err(|e| Error::zmq(format!("cannot configure the {role} socket"), e))?;
-        // A publisher counts its subscribers by connection (see Publisher).
-        let monitor = Monitor::attach(&context, &socket, kind == zmq::XPUB)?;
+        let monitor = Monitor::attach(&context, &socket)?;
         let mut endpoints = Vec::with_capacity(binds.len());
         let mut ipc_files = Vec::new();
         for endpoint in &binds {
@@ -166,6 +166,7 @@ impl Socket {
             since_watch: 0,
             watched: Instant::now(),
             in_flight: deals_to_one(kind).then(InFlight::default),
+            told: (Instant::now(), 0, 0),
             _context: context,
         })
     }
@@ -235,8 +236,11 @@ impl Socket {
             return;
         };
         for departure in self.monitor.take_departures() {
-            let unread = in_flight.unread.remove(&departure.fd).unwrap_or(0);
-            if unread == 0 && in_flight.sent_since_look == 0 {
+            // A peer that reset the connection left data unread. One that leaves
+            // while we are still sending loses what was dealt to it since the last
+            // look: libzmq's queue for it, and what its own libzmq had taken in.
+            let mid_stream = in_flight.sent_since_look > 0 && !in_flight.closing;
+            if !departure.reset && !mid_stream {
                 continue;
             }
             in_flight.undelivered += 1;
@@ -250,13 +254,52 @@ impl Socket {
                 });
             }
         }
-        in_flight.unread.clear();
-        for fd in self.monitor.peer_fds() {
-            in_flight
-                .unread
-                .insert(fd, sys::undelivered_bytes(fd).unwrap_or(0));
-        }
         in_flight.sent_since_look = 0;
+    }
+
+    /// Tell the peer hook that the peer of connection `fd` (`None`: over inproc)
+    /// broke a limit: `what` it did and what was done. At most
+    /// [`PeerEvent::TOLD_PER_SECOND`] a second; the rest are counted.
+    pub(crate) fn tell(&mut self, fd: Option<RawFd>, what: String) {
+        let Some(hook) = &self.peer_hook else {
+            return;
+        };
+        let (since, told, untold) = &mut self.told;
+        if since.elapsed() >= Duration::from_secs(1) {
+            *since = Instant::now();
+            *told = 0;
+        }
+        if *told >= PeerEvent::TOLD_PER_SECOND {
+            *untold += 1;
+            return;
+        }
+        *told += 1;
+        let endpoint = fd
+            .and_then(|fd| self.monitor.address_of(fd))
+            .unwrap_or("inproc")
+            .to_string();
+        hook.call(&PeerEvent::Misbehaved {
+            endpoint,
+            what,
+            untold: std::mem::take(untold),
+        });
+    }
+
+    /// Which connection `fd` is (see [`Monitor::connection_of`]): a received
+    /// message names the descriptor it came by, and descriptors are reused.
+    pub(crate) fn connection_of(&mut self, fd: RawFd) -> Option<u64> {
+        if let Some(id) = self.monitor.connection_of(fd) {
+            return Some(id);
+        }
+        self.monitor.update().ok()?;
+        self.monitor.connection_of(fd)
+    }
+
+    /// Cut off the peer of connection `fd` if it is one of ours (the monitor has
+    /// seen it open): its connection is shut down and libzmq lets it go. Whether it
+    /// was.
+    pub(crate) fn cut_off(&mut self, fd: RawFd) -> bool {
+        self.monitor.update().is_ok() && self.monitor.is_open(fd) && sys::shut_down(fd).is_ok()
     }
 
     /// Count one message through; look at the connection events now and then:
@@ -280,22 +323,10 @@ impl Socket {
     }
 
     /// Look at the connections now: a role that is about to be idle (waiting for
-    /// input) calls it, so that a peer leaving meanwhile is judged on what it had
-    /// read by then. A dealing socket gives its peers up to [`SETTLE_WAIT`] to read
-    /// what is in flight (a live peer takes it in microseconds).
+    /// input) calls it, so that a peer leaving while it waits is not taken for one
+    /// that left in the middle of the stream.
     pub(crate) fn settle(&mut self) -> Result<()> {
-        let deadline = Instant::now() + SETTLE_WAIT;
-        loop {
-            self.watch()?;
-            let all_read = self
-                .in_flight
-                .as_ref()
-                .is_none_or(|in_flight| in_flight.unread.values().all(|&n| n == 0));
-            if all_read || Instant::now() >= deadline {
-                return Ok(());
-            }
-            std::thread::sleep(DRAIN_STEP);
-        }
+        self.watch()
     }
 
     /// [`Socket::send`], waiting at most `timeout` (`None`: no limit) for room;
@@ -566,6 +597,9 @@ impl Socket {
     /// progress, up to the linger period without any (or after a stop). Returns the
     /// bytes still unread.
     fn drain(&mut self) -> Result<usize> {
+        if let Some(in_flight) = self.in_flight.as_mut() {
+            in_flight.closing = true;
+        }
         let mut quiet_looks = 0;
         let mut last = None;
         let mut progress = Instant::now();
@@ -641,7 +675,7 @@ fn peers_of(kind: zmq::SocketType) -> &'static str {
         zmq::SUB => "a publisher (PUB or XPUB)",
         zmq::XPUB => "a subscriber (SUB or XSUB)",
         zmq::REQ => "a replier (REP or ROUTER)",
-        zmq::REP => "a requester (REQ or DEALER)",
+        zmq::REP | zmq::ROUTER => "a requester (REQ or DEALER)",
         zmq::PUSH => "a puller (PULL)",
         zmq::PULL => "a pusher (PUSH)",
         _ => "a compatible socket type",

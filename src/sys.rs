@@ -33,24 +33,6 @@ pub(crate) fn unsent_bytes(fd: RawFd) -> Option<usize> {
     (rc == 0).then(|| usize::try_from(queued).unwrap_or(0))
 }
 
-/// Bytes queued on connection `fd` that have not left for the peer: for TCP, what
-/// waits because the peer's receive window is full (`SIOCOUTQNSD`: bytes sent but
-/// not yet acknowledged are in the peer's kernel and do not count); for unix
-/// sockets, which have no such count, what the peer has not read. `None` if the
-/// descriptor is not a socket any more.
-pub(crate) fn undelivered_bytes(fd: RawFd) -> Option<usize> {
-    let mut queued: libc::c_int = 0;
-    // SIOCOUTQNSD (0x894B) from linux/sockios.h; the libc crate does not name it.
-    const SIOCOUTQNSD: libc::c_ulong = 0x894B;
-    // SAFETY: as for unsent_bytes: one c_int is stored through a pointer to a live,
-    // writable c_int; a descriptor that does not support the request fails.
-    let rc = unsafe { libc::ioctl(fd, SIOCOUTQNSD, &mut queued as *mut libc::c_int) };
-    if rc == 0 {
-        return Some(usize::try_from(queued).unwrap_or(0));
-    }
-    unsent_bytes(fd)
-}
-
 /// Set an integer socket option by its libzmq number.
 pub(crate) fn set_int_option(socket: &mut zmq::Socket, option: u32, value: i32) -> zmq::Result<()> {
     let value: libc::c_int = value;
@@ -140,19 +122,29 @@ impl RawMessage {
     /// An empty message.
     pub(crate) fn new() -> RawMessage {
         let mut msg = zmq_sys::zmq_msg_t { __: [0; 64] };
-        // SAFETY: zmq_msg_init initialises the zmq_msg_t we own; it cannot fail.
-        unsafe { zmq_sys::zmq_msg_init(&mut msg) };
+        // SAFETY: zmq_msg_init initialises the zmq_msg_t we own; it always returns 0
+        // (it allocates nothing).
+        let rc = unsafe { zmq_sys::zmq_msg_init(&mut msg) };
+        debug_assert_eq!(rc, 0);
         RawMessage(msg)
     }
 
-    /// A message holding a copy of `bytes`.
+    /// A message holding a copy of `bytes`. Running out of memory ends the process
+    /// the way any failed Rust allocation does.
     pub(crate) fn copy_of(bytes: &[u8]) -> RawMessage {
         let mut msg = zmq_sys::zmq_msg_t { __: [0; 64] };
         // SAFETY: zmq_msg_init_size initialises our zmq_msg_t with a buffer of
-        // bytes.len() bytes (it aborts the process if memory runs out); the copy
-        // writes exactly that many bytes into it, from a slice that cannot overlap it.
+        // bytes.len() bytes, or returns -1 (ENOMEM) and leaves no buffer; nothing is
+        // written into the message unless it succeeded.
+        let rc = unsafe { zmq_sys::zmq_msg_init_size(&mut msg, bytes.len()) };
+        if rc != 0 {
+            let layout = std::alloc::Layout::array::<u8>(bytes.len())
+                .unwrap_or_else(|_| std::alloc::Layout::new::<u8>());
+            std::alloc::handle_alloc_error(layout);
+        }
+        // SAFETY: the message now owns a buffer of bytes.len() bytes; the copy writes
+        // exactly that many bytes into it, from a slice that cannot overlap it.
         unsafe {
-            zmq_sys::zmq_msg_init_size(&mut msg, bytes.len());
             let data = zmq_sys::zmq_msg_data(&mut msg).cast::<u8>();
             std::ptr::copy_nonoverlapping(bytes.as_ptr(), data, bytes.len());
         }
@@ -196,6 +188,19 @@ impl RawMessage {
         }
     }
 
+    /// The descriptor of the connection this received frame came from, if libzmq
+    /// knows it (tcp and ipc connections; not inproc).
+    pub(crate) fn source_fd(&self) -> Option<RawFd> {
+        // ZMQ_SRCFD, which zmq-sys does not re-export.
+        const ZMQ_SRCFD: libc::c_int = 2;
+        let msg = (&self.0 as *const zmq_sys::zmq_msg_t).cast_mut();
+        // SAFETY: zmq_msg_get only reads the initialised message (the pointer is
+        // mutable in the C signature alone); it returns -1 when the message has no
+        // source descriptor.
+        let fd = unsafe { zmq_sys::zmq_msg_get(msg, ZMQ_SRCFD) };
+        (fd >= 0).then_some(fd)
+    }
+
     /// Whether another frame of the same message follows this received one.
     pub(crate) fn more(&self) -> bool {
         // SAFETY: zmq_msg_more reads the initialised message.
@@ -231,7 +236,22 @@ impl RawMessage {
 impl Drop for RawMessage {
     fn drop(&mut self) {
         // SAFETY: the message was initialised and is closed exactly once, here.
-        unsafe { zmq_sys::zmq_msg_close(&mut self.0) };
+        let rc = unsafe { zmq_sys::zmq_msg_close(&mut self.0) };
+        // zmq_msg_close fails only for a message that was never initialised (EFAULT),
+        // which a RawMessage cannot be.
+        debug_assert_eq!(rc, 0);
+    }
+}
+
+/// Shut connection `fd` down both ways: its owner (libzmq) then sees it end and
+/// closes it. Used to cut off a peer that broke a limit.
+pub(crate) fn shut_down(fd: RawFd) -> io::Result<()> {
+    // SAFETY: shutdown has no memory effects; on a descriptor that is not a socket
+    // it fails with ENOTSOCK.
+    if unsafe { libc::shutdown(fd, libc::SHUT_RDWR) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
     }
 }
 

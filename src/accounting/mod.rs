@@ -6,10 +6,13 @@
 //! [`Report`]. The pipeline sink uses it to decide when a batch is over; a subscriber
 //! can use it to report gaps per publisher, since a batch id also names its sender.
 //!
-//! Memory is proportional to the batch: one bit per sequence number (a batch of
-//! 10,000 items costs 1.25 kB), capped by [`AccountingLimits`] so that a hostile
-//! header cannot make a receiver allocate without bound. Missing and duplicated
-//! sequence numbers are reported as ranges: `missing 21: 17, 40-59`.
+//! Memory is proportional to what arrived, never to the numbers a header claims:
+//! each batch keeps the runs of sequence numbers it has seen (a batch that arrives
+//! in order is one run, whatever its size; at worst one run per item received), and
+//! [`AccountingLimits`] caps how many batches are tracked, so that forged headers
+//! (distinct batch ids, sequence numbers near 2^64) cannot make a receiver allocate
+//! more than the messages themselves. Missing and duplicated sequence numbers are
+//! reported as ranges: `missing 21: 17, 40-59`.
 //!
 //! ```
 //! use zpattern::accounting::{Ledger, Verdict};
@@ -41,8 +44,9 @@ use std::fmt;
 /// Bounds on what one [`Ledger`] tracks. The defaults suit untrusted senders.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AccountingLimits {
-    /// Sequence numbers at or above this are not tracked but counted as out of
-    /// range: 16,777,216 by default (a 2 MiB bitset per batch at most).
+    /// Sequence numbers at or above this cannot belong to a batch and are counted
+    /// as out of range: 2^40 by default (a plausibility bound; memory does not
+    /// depend on it).
     pub max_items: u64,
     /// Batches tracked at once; messages of further batches are counted as
     /// untracked. 1024 by default.
@@ -52,7 +56,7 @@ pub struct AccountingLimits {
 impl Default for AccountingLimits {
     fn default() -> AccountingLimits {
         AccountingLimits {
-            max_items: 1 << 24,
+            max_items: 1 << 40,
             max_batches: 1024,
         }
     }

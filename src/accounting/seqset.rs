@@ -1,86 +1,85 @@
-//! [`SeqSet`]: a set of sequence numbers, one bit each, that reports its runs.
+//! [`SeqSet`]: a set of sequence numbers kept as runs, which reports its runs.
 
-/// A set of sequence numbers: one bit each, grown on demand.
+use std::collections::BTreeMap;
+
+/// A set of sequence numbers as disjoint, non-adjacent runs (first → last,
+/// inclusive). Memory grows with the number of runs, never with the size of the
+/// numbers: an item numbered near 2^64 costs what item 0 costs, and a batch that
+/// arrives in order is one run however long it is. At worst (every other number)
+/// there is one run per number received: memory proportional to what arrived.
 #[derive(Clone, Debug, Default)]
 pub(super) struct SeqSet {
-    words: Vec<u64>,
+    runs: BTreeMap<u64, u64>,
 }
 
 impl SeqSet {
     /// Add `seq`; `false` if it was already there.
     pub(super) fn insert(&mut self, seq: u64) -> bool {
-        let (word, bit) = split(seq);
-        if word >= self.words.len() {
-            self.words.resize(word + 1, 0);
+        let before = self.runs.range(..=seq).next_back().map(|(&a, &b)| (a, b));
+        if let Some((_, last)) = before {
+            if seq <= last {
+                return false;
+            }
         }
-        let fresh = self.words[word] & bit == 0;
-        self.words[word] |= bit;
-        fresh
+        let after = seq
+            .checked_add(1)
+            .and_then(|next| self.runs.get(&next).map(|&last| (next, last)));
+        match (before, after) {
+            // Joins the run before and the run after into one.
+            (Some((first, last)), Some((next, next_last))) if last + 1 == seq => {
+                self.runs.remove(&next);
+                self.runs.insert(first, next_last);
+            }
+            (Some((first, last)), _) if last + 1 == seq => {
+                self.runs.insert(first, seq);
+            }
+            (_, Some((next, next_last))) => {
+                self.runs.remove(&next);
+                self.runs.insert(seq, next_last);
+            }
+            _ => {
+                self.runs.insert(seq, seq);
+            }
+        }
+        true
     }
 
     /// How many members are below `end`.
     pub(super) fn count_below(&self, end: u64) -> u64 {
-        let (full, bit) = split(end);
-        let whole: u64 = self
-            .words
-            .iter()
-            .take(full)
-            .map(|w| u64::from(w.count_ones()))
-            .sum();
-        let part = self
-            .words
-            .get(full)
-            .map_or(0, |w| u64::from((w & (bit - 1)).count_ones()));
-        whole + part
+        self.runs
+            .range(..end)
+            .map(|(&first, &last)| last.min(end - 1) - first + 1)
+            .sum()
     }
 
     /// The runs of members (`present`) or of non-members below `end`, as inclusive
     /// ranges.
     pub(super) fn runs_below(&self, end: u64, present: bool) -> Vec<(u64, u64)> {
-        let mut runs = Vec::new();
-        let mut start: Option<u64> = None;
-        let stored = u64::try_from(self.words.len()).unwrap_or(u64::MAX) * 64;
-        let mut seq = 0;
-        while seq < end.min(stored) {
-            let (word, _) = split(seq);
-            let w = if present {
-                self.words[word]
-            } else {
-                !self.words[word]
-            };
-            // Skip whole words that continue (or do not start) a run.
-            if seq % 64 == 0 && seq + 64 <= end && (w == 0 || w == u64::MAX) {
-                match (w == u64::MAX, start) {
-                    (true, None) => start = Some(seq),
-                    (false, Some(s)) => {
-                        runs.push((s, seq - 1));
-                        start = None;
-                    }
-                    _ => {}
-                }
-                seq += 64;
-                continue;
+        let members = self
+            .runs
+            .range(..end)
+            .map(|(&first, &last)| (first, last.min(end - 1)));
+        if present {
+            return members.collect();
+        }
+        let mut gaps = Vec::new();
+        let mut next = 0;
+        for (first, last) in members {
+            if first > next {
+                gaps.push((next, first - 1));
             }
-            let hit = w & (1 << (seq % 64)) != 0;
-            match (hit, start) {
-                (true, None) => start = Some(seq),
-                (false, Some(s)) => {
-                    runs.push((s, seq - 1));
-                    start = None;
-                }
-                _ => {}
-            }
-            seq += 1;
+            next = last.saturating_add(1);
         }
-        // Past the stored words every number is a non-member.
-        if !present && end > stored && start.is_none() {
-            start = Some(stored);
+        if next < end {
+            gaps.push((next, end - 1));
         }
-        if let Some(s) = start {
-            let last = if present { end.min(stored) } else { end };
-            runs.push((s, last - 1));
-        }
-        runs
+        gaps
+    }
+
+    /// How many runs the set holds (its memory, in units of one map entry).
+    #[cfg(test)]
+    fn run_count(&self) -> usize {
+        self.runs.len()
     }
 }
 
@@ -90,13 +89,6 @@ pub(super) fn count(ranges: &[(u64, u64)]) -> u64 {
     ranges
         .iter()
         .fold(0u64, |total, (a, b)| total.saturating_add(b - a + 1))
-}
-
-fn split(seq: u64) -> (usize, u64) {
-    (
-        usize::try_from(seq / 64).unwrap_or(usize::MAX),
-        1 << (seq % 64),
-    )
 }
 
 #[cfg(test)]
@@ -147,5 +139,31 @@ mod tests {
             let ones = below.iter().filter(|&&m| m).count();
             assert_eq!(set.count_below(end), u64::try_from(ones).unwrap());
         }
+    }
+
+    #[test]
+    fn inserting_in_any_order_merges_runs() {
+        use rand::{rngs::StdRng, seq::SliceRandom, SeedableRng};
+        let mut order: Vec<u64> = (0..1000).collect();
+        order.shuffle(&mut StdRng::seed_from_u64(9));
+        let mut set = SeqSet::default();
+        for &seq in &order {
+            assert!(set.insert(seq));
+            assert!(!set.insert(seq));
+        }
+        assert_eq!(set.run_count(), 1);
+        assert_eq!(set.runs_below(1000, true), [(0, 999)]);
+        assert!(set.runs_below(1000, false).is_empty());
+    }
+
+    #[test]
+    fn huge_sequence_numbers_cost_no_more_than_small_ones() {
+        let mut set = SeqSet::default();
+        for seq in [u64::MAX, u64::MAX - 1, 1 << 62, 0] {
+            assert!(set.insert(seq));
+        }
+        assert_eq!(set.run_count(), 3);
+        assert_eq!(set.count_below(u64::MAX), 3);
+        assert_eq!(set.runs_below(3, false), [(1, 2)]);
     }
 }

@@ -32,10 +32,11 @@ pub struct StageArgs {
     /// A message the command fails on is reported and not pushed on.
     #[arg(short, long, value_name = "CMD", requires = "push")]
     pub exec: Option<String>,
-    /// With --push: work on N threads, each with its own sockets (every endpoint
-    /// must then be --connect).
-    #[arg(long, value_name = "N", default_value_t = 1, requires = "push")]
-    pub threads: usize,
+    /// With --push: work on N threads (1 to 256), each with its own sockets (every
+    /// endpoint must then be --connect).
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "push",
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: u16,
 }
 
 /// Run `zpull --push`: until nothing arrives for --timeout, or Ctrl-C.
@@ -58,12 +59,15 @@ pub fn run(
     let (counters, _report) = socket.reporter("zpull", stop);
     let problem_counters = Arc::clone(&counters);
     let item = Item {
-        filter: stage.exec.as_deref().map(|c| Filter::new(c, socket.format)),
+        filter: stage
+            .exec
+            .as_deref()
+            .map(|c| Filter::new(c, socket.format).with_stop(stop.clone())),
         printer: Arc::clone(&printer),
         counters,
     };
     let workers = Worker::new(input, output)
-        .threads(stage.threads)
+        .threads(usize::from(stage.threads))
         .batch_header(header.header)
         .on_problem(move |e| {
             if e.kind() == ErrorKind::Protocol {

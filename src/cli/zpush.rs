@@ -30,7 +30,8 @@ pub struct Args {
     pub stamp: StampArgs,
     /// Before the first send, wait until N pullers have connected, so that every
     /// worker shares the batch from its first message. Default: as many as
-    /// --connect endpoints (0 when only binding).
+    /// --connect endpoints, and at least one (a message goes only to a connected
+    /// puller).
     #[arg(long, value_name = "N")]
     pub pullers: Option<usize>,
     /// Give up (exit 2) if the pullers have not connected within DUR.
@@ -44,7 +45,9 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
         MessageSource::open(&args.source, args.socket.format, args.socket.max_size, stop)?;
     let mut pusher = Pusher::open(args.socket.options(stop))?;
     report_bound("zpush", &args.socket, pusher.endpoints());
-    let pullers = args.pullers.unwrap_or(args.socket.endpoints.connect.len());
+    let pullers = args
+        .pullers
+        .unwrap_or(args.socket.endpoints.connect.len().max(1));
     let mut waited = pullers == 0;
     let mut fair_start = |pusher: &mut Pusher| -> Result<()> {
         if !waited {

@@ -3,7 +3,7 @@
 use crate::cli::args::{duration_arg, report_bound, SocketArgs};
 use crate::cli::{Filter, MessageWriter};
 use crate::error::{Error, ErrorKind, Result};
-use crate::frame::{Format, Message};
+use crate::frame::{Format, Limits, Message};
 use crate::reqrep::Replier;
 use crate::stop::Stop;
 use clap::Parser;
@@ -39,7 +39,7 @@ pub struct Args {
 /// How a reply is made from a request.
 enum Responder {
     Echo,
-    Template(Vec<u8>),
+    Template(Vec<u8>, Limits),
     Exec(Filter),
 }
 
@@ -47,7 +47,7 @@ impl Responder {
     fn reply_to(&self, request: &Message) -> Result<Message> {
         match self {
             Responder::Echo => Ok(request.clone()),
-            Responder::Template(template) => fill(template, request),
+            Responder::Template(template, limits) => fill(template, request, limits),
             Responder::Exec(filter) => {
                 let filtered = filter.run(request)?;
                 if let Some(failure) = filtered.failure {
@@ -61,12 +61,24 @@ impl Responder {
 
 /// `template` with every `{}` replaced by the request's frames joined by TAB, split
 /// into frames at each TAB. Bytes throughout: a request that is not UTF-8 comes
-/// back as it came.
-fn fill(template: &[u8], request: &Message) -> Result<Message> {
+/// back as it came. A reply that would break `limits` (more bytes in all than the
+/// largest frame allowed, or more frames) is refused before it is built: a request's
+/// TABs and size decide the reply's, and must not make it unbounded.
+fn fill(template: &[u8], request: &Message, limits: &Limits) -> Result<Message> {
     let mut joined = Vec::new();
     Format::Text.encode(request, &mut joined);
     joined.pop(); // the newline
-    let mut reply = Vec::with_capacity(template.len() + joined.len());
+    let holes = template.windows(2).filter(|w| *w == b"{}").count();
+    let tabs = |bytes: &[u8]| memchr::memchr_iter(b'\t', bytes).count();
+    let size = template.len() - 2 * holes + holes * joined.len();
+    let frames = 1 + tabs(template) + holes * tabs(&joined);
+    if size > limits.max_frame_size || frames > limits.max_frames {
+        return Err(Error::protocol(format!(
+            "dropped a request: its reply would be {size} bytes in {frames} frames, over the limits ({} bytes, {} frames)",
+            limits.max_frame_size, limits.max_frames
+        )));
+    }
+    let mut reply = Vec::with_capacity(size);
     let mut rest = template;
     while let Some(at) = rest.windows(2).position(|w| w == b"{}") {
         reply.extend_from_slice(&rest[..at]);
@@ -80,8 +92,12 @@ fn fill(template: &[u8], request: &Message) -> Result<Message> {
 /// Run `zrep`.
 pub fn run(args: Args, stop: &Stop) -> Result<()> {
     let format = args.socket.format;
+    let limits = Limits {
+        max_frame_size: args.socket.max_size,
+        ..Limits::default()
+    };
     let responder = match (&args.reply, &args.exec) {
-        (Some(template), _) => Responder::Template(template.clone().into_bytes()),
+        (Some(template), _) => Responder::Template(template.clone().into_bytes(), limits),
         (None, Some(command)) => {
             Responder::Exec(Filter::new(command, format).with_stop(stop.clone()))
         }
@@ -94,7 +110,17 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     let mut printing = true;
     let mut answered = 0;
     while args.count.is_none_or(|count| answered < count) {
-        let Some(request) = replier.recv_request(args.timeout)? else {
+        let request = match replier.recv_request(args.timeout) {
+            Ok(request) => request,
+            // Dropped unanswered (too many frames, no envelope): go on serving.
+            Err(e) if e.kind() == ErrorKind::Protocol => {
+                counters.add_skipped();
+                note!("zrep: warning: {e}");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(request) = request else {
             replier.close()?;
             return no_more_requests(&args, answered);
         };
@@ -107,7 +133,16 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
                 outcome => outcome?,
             }
         }
-        replier.reply(responder.reply_to(&request)?)?;
+        let reply = match responder.reply_to(&request) {
+            Ok(reply) => reply,
+            Err(e) if e.kind() == ErrorKind::Protocol => {
+                counters.add_skipped();
+                note!("zrep: warning: {e}");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        replier.reply(reply)?;
         answered += 1;
         counters.set_sent(answered);
     }

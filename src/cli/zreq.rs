@@ -50,8 +50,14 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     let mut writer = MessageWriter::stdout(args.socket.format)?;
     let retry = Retry::new(args.retries).backoff(args.backoff);
     let quiet = args.socket.quiet;
+    let (counters, _report) = args.socket.reporter("zreq", stop);
+    let dropped = std::sync::Arc::clone(&counters);
     let mut requester = Requester::open(args.socket.options(stop))?
         .retry(retry)
+        .on_bad_reply(move |e| {
+            dropped.add_skipped();
+            note!("zreq: warning: {e}");
+        })
         .on_resend(move |resend| {
             if !quiet {
                 note!(
@@ -63,7 +69,6 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
             }
         });
     report_bound("zreq", &args.socket, requester.endpoints());
-    let (counters, _report) = args.socket.reporter("zreq", stop);
     let mut replies = 0;
     send_all(&mut source, &args.source, stop, &counters, |step| {
         let Step::Send(request) = step else {

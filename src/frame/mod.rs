@@ -70,6 +70,11 @@ impl Frame {
     pub(crate) fn raw_mut(&mut self) -> &mut RawMessage {
         &mut self.0
     }
+
+    /// The descriptor of the connection a received frame came from, if known.
+    pub(crate) fn source_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.0.source_fd()
+    }
 }
 
 impl Deref for Frame {

@@ -96,8 +96,12 @@ impl Worker {
         }
     }
 
-    /// Run on `threads` threads (at least one). With more than one, every socket
-    /// must connect: each thread has its own, and only one can bind an endpoint.
+    /// The most threads a worker runs ([`Worker::spawn`] refuses more).
+    pub const MAX_THREADS: usize = 1024;
+
+    /// Run on `threads` threads (at least one, at most [`Worker::MAX_THREADS`]). With
+    /// more than one, every socket must connect: each thread has its own, and only
+    /// one can bind an endpoint.
     pub fn threads(mut self, threads: usize) -> Worker {
         self.threads = threads.max(1);
         self
@@ -126,6 +130,13 @@ impl Worker {
     where
         F: Fn(Message) -> Result<Message> + Send + Sync + 'static,
     {
+        if self.threads > Worker::MAX_THREADS {
+            return Err(Error::usage(format!(
+                "a worker runs at most {} threads, not {}",
+                Worker::MAX_THREADS,
+                self.threads
+            )));
+        }
         if self.threads > 1 && !(self.input.binds.is_empty() && self.output.binds.is_empty()) {
             return Err(Error::usage(format!(
                 "a worker with {} threads cannot bind: each thread has its own sockets; connect them instead",

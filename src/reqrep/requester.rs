@@ -44,7 +44,9 @@ pub struct Requester {
     retry: Retry,
     sent: u64,
     resends: u64,
+    bad_replies: u64,
     on_resend: Option<ResendHook>,
+    on_bad_reply: Option<BadReplyHook>,
 }
 
 /// What a [`Requester`] tells its resend hook before each resend.
@@ -61,6 +63,15 @@ pub struct Resend {
 }
 
 type ResendHook = Box<dyn FnMut(&Resend) + Send>;
+type BadReplyHook = Box<dyn FnMut(&Error) + Send>;
+
+/// How one attempt ended.
+enum Attempt {
+    Reply(Message),
+    /// A reply came and was dropped (it broke a limit).
+    Bad(Error),
+    NoReply,
+}
 
 impl Requester {
     /// Open a requester with `options`. The receive timeout in `options` is the
@@ -78,7 +89,9 @@ impl Requester {
             retry: Retry::none(),
             sent: 0,
             resends: 0,
+            bad_replies: 0,
             on_resend: None,
+            on_bad_reply: None,
         })
     }
 
@@ -97,6 +110,18 @@ impl Requester {
     pub fn on_resend(mut self, hook: impl FnMut(&Resend) + Send + 'static) -> Requester {
         self.on_resend = Some(Box::new(hook));
         self
+    }
+
+    /// Call `hook` with each reply that was dropped because it broke a limit (more
+    /// frames than [`crate::Limits::max_frames`]): the attempt counts as failed.
+    pub fn on_bad_reply(mut self, hook: impl FnMut(&Error) + Send + 'static) -> Requester {
+        self.on_bad_reply = Some(Box::new(hook));
+        self
+    }
+
+    /// How many replies were dropped for breaking a limit, over all requests.
+    pub fn bad_replies(&self) -> u64 {
+        self.bad_replies
     }
 
     /// The bound endpoints, with wildcard ports resolved.
@@ -131,48 +156,69 @@ impl Requester {
         timeout: Option<Duration>,
     ) -> Result<Message> {
         let attempts = self.retry.retries.saturating_add(1);
+        let mut bad_reply = None;
         // Every attempt but the last sends a copy; the last sends the request.
         for attempt in 1..attempts {
             if attempt > 1 {
                 self.pause_before_resend(attempt, attempts, timeout)?;
             }
-            if let Some(reply) = self.attempt(request.clone(), timeout, attempt == 1)? {
-                return Ok(reply);
+            match self.attempt(request.clone(), timeout, attempt == 1)? {
+                Attempt::Reply(reply) => return Ok(reply),
+                Attempt::Bad(e) => bad_reply = Some(e),
+                Attempt::NoReply => {}
             }
             self.rebuild()?;
         }
         if attempts > 1 {
             self.pause_before_resend(attempts, attempts, timeout)?;
         }
-        if let Some(reply) = self.attempt(request, timeout, attempts == 1)? {
-            return Ok(reply);
+        match self.attempt(request, timeout, attempts == 1)? {
+            Attempt::Reply(reply) => return Ok(reply),
+            Attempt::Bad(e) => bad_reply = Some(e),
+            Attempt::NoReply => {}
         }
         self.rebuild()?;
         let each = duration::display(timeout.unwrap_or_default());
-        Err(Error::timeout(match attempts {
+        let what = match attempts {
             1 => format!("no reply within {each}"),
             n => format!("no reply after {n} attempts of {each} each"),
-        }))
+        };
+        Err(match bad_reply {
+            Some(e) => Error::new(e.kind(), format!("{what} (the last bad one: {e})")),
+            None => Error::timeout(what),
+        })
     }
 
     /// One attempt: send, then wait for the reply, both within `timeout` (with no
-    /// server connected, a REQ send would block). `None` when the time ran out.
+    /// server connected, a REQ send would block). A reply that breaks a limit (too
+    /// many frames) is dropped: the attempt failed, as if no reply had come.
     fn attempt(
         &mut self,
         request: Message,
         timeout: Option<Duration>,
         first: bool,
-    ) -> Result<Option<Message>> {
+    ) -> Result<Attempt> {
         let socket = self.socket()?;
         let waited = match socket.send_within(request, timeout) {
-            Err(e) if e.kind() == ErrorKind::Timeout => return Ok(None),
+            Err(e) if e.kind() == ErrorKind::Timeout => return Ok(Attempt::NoReply),
             outcome => outcome?,
         };
         self.sent += u64::from(first);
         let socket = self.socket()?;
         let mut reply = Message::new(Frame::empty());
         let left = timeout.map(|t| t.saturating_sub(waited));
-        Ok(socket.recv_into(&mut reply, left)?.then_some(reply))
+        match socket.recv_into(&mut reply, left) {
+            Ok(true) => Ok(Attempt::Reply(reply)),
+            Ok(false) => Ok(Attempt::NoReply),
+            Err(e) if e.kind() == ErrorKind::Protocol => {
+                self.bad_replies += 1;
+                if let Some(hook) = self.on_bad_reply.as_mut() {
+                    hook(&e);
+                }
+                Ok(Attempt::Bad(e))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn pause_before_resend(

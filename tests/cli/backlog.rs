@@ -178,3 +178,23 @@ fn an_endless_input_line_is_refused_without_reading_it_whole() {
         "{text}"
     );
 }
+
+/// A sender that only binds waits for a puller before its first message, says so,
+/// and gives up at `--wait-timeout`: it never blocks in silence.
+#[test]
+fn a_binding_zpush_without_pullers_gives_up_at_its_wait_timeout() {
+    let started = Instant::now();
+    let out = run(Bin::Zpush, &["--bind", ANY, "--wait-timeout", "1500ms"])
+        .stdin_lines(&["1", "2", "3"])
+        .start()
+        .finish()
+        .expect(2);
+    assert!(started.elapsed() < DEADLINE);
+    assert_eq!(
+        out.errors(),
+        [
+            "zpush: waiting for 1 puller(s) to connect",
+            "zpush: waited 1.5s for 1 puller(s): 0 connected",
+        ]
+    );
+}

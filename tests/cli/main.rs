@@ -10,6 +10,7 @@
 mod accounting;
 mod backlog;
 mod errors;
+mod exhaust;
 mod formats;
 mod hostile;
 mod interop;

@@ -5,10 +5,10 @@
 //!
 //! * **CURVE**: libzmq is compiled against libsodium (built by `libsodium-sys-stable`
 //!   from its bundled sources), whatever zmq-sys asks for.
-//! * **TCP keepalive**: the upstream build leaves libzmq's `platform.hpp` empty, which
-//!   compiles `ZMQ_TCP_KEEPALIVE*` into silent no-ops. The Linux facts they depend on
-//!   are defined here.
-//! * **Three fixes to the stream engine** (`stream_engine_base.cpp`), applied to a copy
+//! * **Platform facts**: the upstream build leaves libzmq's `platform.hpp` empty,
+//!   which compiles `ZMQ_TCP_KEEPALIVE*` into silent no-ops and gives ipc messages no
+//!   metadata. The Linux facts they depend on are defined here.
+//! * **Four changes to the stream engine** (`stream_engine_base.cpp`), applied to a copy
 //!   of the upstream source and compiled in place of the original object (see
 //!   [`ENGINE_FIXES`]). Without them, libzmq 4.3.5 loses what a peer sent before it
 //!   went away whenever the receiver was behind, and can be made to abort by a peer.
@@ -22,12 +22,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The Linux facts libzmq's build system would have found, as compiler flags: TCP
-/// keepalive and its three parameters.
+/// keepalive and its three parameters, and the credentials of a unix-socket peer
+/// (which also gives messages over ipc their metadata: the peer's address and the
+/// connection they came by).
 const PLATFORM_FLAGS: &[&str] = &[
     "-DZMQ_HAVE_SO_KEEPALIVE=1",
     "-DZMQ_HAVE_TCP_KEEPCNT=1",
     "-DZMQ_HAVE_TCP_KEEPIDLE=1",
     "-DZMQ_HAVE_TCP_KEEPINTVL=1",
+    "-DZMQ_HAVE_SO_PEERCRED=1",
 ];
 
 /// Where the upstream source of a fix is, what it replaces there (exactly once) and
@@ -38,7 +41,7 @@ struct Fix {
     replace: &'static str,
 }
 
-/// The fixes to `src/stream_engine_base.cpp` of libzmq 4.3.5.
+/// The changes to `src/stream_engine_base.cpp` of libzmq 4.3.5.
 ///
 /// 1. **Keep reading after the peer went away.** While a receiver is behind (its
 ///    queue at the high-water mark), the engine stops reading its socket. If the
@@ -63,7 +66,36 @@ struct Fix {
 ///    writing is (data the peer's kernel does not take yet), those timers are looked
 ///    at again later instead. A peer whose host is gone is noticed by TCP, whose
 ///    retransmission limit zpattern sets (`ZMQ_TCP_MAXRT`, `TCP_USER_TIMEOUT`).
+/// 4. **Say when the peer reset the connection.** A peer that closes its end with
+///    data it has not read resets the connection: what was sent to it is lost. The
+///    disconnect event now says so (bit 30 of its value), so that a sender can tell
+///    a peer that left with messages unread from one that read everything first.
 const ENGINE_FIXES: &[Fix] = &[
+    Fix {
+        why: "say when the peer reset the connection (1 of 2)",
+        find: "void zmq::stream_engine_base_t::error (error_reason_t reason_)
+{
+    zmq_assert (_session);
+",
+        replace: "void zmq::stream_engine_base_t::error (error_reason_t reason_)
+{
+    zmq_assert (_session);
+
+    //  zpattern: a peer that closes with data it has not read resets the
+    //  connection (TCP sends a reset, a unix socket reports ECONNRESET): what
+    //  was sent to it is lost. The disconnect event carries that in bit 30 of
+    //  its value (file descriptors are far smaller).
+    const bool peer_reset = reason_ == connection_error && errno == ECONNRESET;
+",
+    },
+    Fix {
+        why: "say when the peer reset the connection (2 of 2)",
+        find: "    _socket->event_disconnected (_endpoint_uri_pair, _s);
+    _session->flush ();",
+        replace: "    _socket->event_disconnected (_endpoint_uri_pair,
+                                 peer_reset ? (_s | (1 << 30)) : _s);
+    _session->flush ();",
+    },
     Fix {
         why: "keep reading after the peer went away (1 of 2)",
         find: "    if (rc == -1 && errno == EAGAIN)
