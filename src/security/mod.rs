@@ -1,0 +1,15 @@
+//! ZeroMQ security: CURVE keys and certificates.
+//!
+//! | piece | what it is |
+//! |-------|------------|
+//! | [`Keypair`], [`PublicKey`], [`SecretKey`] | CURVE keys: 32 bytes, 40 Z85 characters; secrets never print |
+//! | [`Certificate`] | `NAME.key` / `NAME.key_secret` files, as CZMQ and pyzmq write them |
+
+mod cert;
+mod files;
+mod keys;
+mod z85;
+mod zpl;
+
+pub use cert::{Certificate, CertificateDir, DirLimits, SavedCertificate, MAX_CERTIFICATE_BYTES};
+pub use keys::{Keypair, PublicKey, SecretKey, KEY_BYTES, KEY_Z85_CHARS};
