@@ -375,6 +375,27 @@ mod tests {
     }
 
     #[test]
+    fn client_keys_come_from_a_directory_of_certificates() {
+        let dir = std::env::temp_dir().join(format!("zpattern-keys-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        let mut cert = Certificate::generate().unwrap();
+        cert.set_meta("name", "cat").unwrap();
+        cert.save(&dir, "cat").unwrap();
+        std::fs::write(dir.join("broken.key"), "curve\n").unwrap();
+        let (keys, skipped) = ClientKeys::from_dir(&dir).unwrap();
+        assert_eq!(keys.len(), 1);
+        assert!(keys.contains(cert.public_key()));
+        assert_eq!(
+            keys.keys[cert.public_key()],
+            [("name".into(), "cat".into())]
+        );
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(format!("{keys:?}"), "ClientKeys { keys: 1 }");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn malformed_requests_and_other_mechanisms() {
         let policy = Policy::new();
         let short: &[&[u8]] = &[b"1.0", b"1", b"", b"::1", b""];
