@@ -8,7 +8,7 @@
 CARGO ?= cargo
 BIN := target/release
 PREFIX ?= /usr/local
-BINARIES := zpub zsub zreq zrep zpush zpull zlab
+BINARIES := zpub zsub zreq zrep zpush zpull zlab zkeygen
 EXAMPLES := cats_hats stop_saying washer_dryers knock_knock rpc_double washer_join mapreduce
 LABS := $(basename $(notdir $(wildcard patterns/*.lab)))
 # Options for zlab run, e.g. ZLAB_OPTS='--report lab.html' or ZLAB_OPTS=--json.

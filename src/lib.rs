@@ -94,6 +94,7 @@ pub mod pipeline;
 pub mod pubsub;
 pub mod reqrep;
 mod role;
+pub mod security;
 mod socket;
 pub mod stop;
 mod sys;

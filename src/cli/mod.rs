@@ -23,6 +23,7 @@ mod run;
 pub mod sink;
 pub mod stats;
 pub mod worker;
+pub mod zkeygen;
 pub mod zlab;
 pub mod zpub;
 pub mod zpull;

@@ -19,6 +19,7 @@ mod pipeline;
 mod pubsub;
 mod reliability;
 mod reqrep;
+mod security;
 mod signals;
 mod slow;
 mod support;

@@ -32,7 +32,7 @@ const EXIT_POLL: Duration = Duration::from_millis(1);
 /// How often [`wait_all_with_usage`] reads memory high-water marks.
 const RSS_POLL: Duration = Duration::from_millis(5);
 
-/// The six zpattern binaries, and zlab.
+/// The six zpattern binaries, zlab and zkeygen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Bin {
     Zpub,
@@ -42,6 +42,7 @@ pub enum Bin {
     Zpush,
     Zpull,
     Zlab,
+    Zkeygen,
 }
 
 impl Bin {
@@ -54,6 +55,7 @@ impl Bin {
             Bin::Zpush => "zpush",
             Bin::Zpull => "zpull",
             Bin::Zlab => "zlab",
+            Bin::Zkeygen => "zkeygen",
         }
     }
 
@@ -66,6 +68,7 @@ impl Bin {
             Bin::Zpush => env!("CARGO_BIN_EXE_zpush"),
             Bin::Zpull => env!("CARGO_BIN_EXE_zpull"),
             Bin::Zlab => env!("CARGO_BIN_EXE_zlab"),
+            Bin::Zkeygen => env!("CARGO_BIN_EXE_zkeygen"),
         }
     }
 }

@@ -1,0 +1,219 @@
+//! ZPL, the ZeroMQ Property Language (ZeroMQ RFC 4) that CURVE certificates are
+//! written in, read the way CZMQ's `zconfig` reads it: one `name` or
+//! `name = value` per line, nesting by indentation of 4 spaces per level, `#`
+//! comments, values bare or in single or double quotes (no escapes).
+//!
+//! The parser yields the entries in file order with their level and line; what they
+//! mean is the certificate's business. Error messages give FILE:LINE and never
+//! quote the file's text, which may be a secret key.
+
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// One `name` or `name = value` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Entry<'a> {
+    /// Nesting level: leading spaces / 4.
+    pub(crate) level: usize,
+    pub(crate) name: &'a str,
+    /// The value without its quotes; empty for a bare `name`.
+    pub(crate) value: &'a str,
+    /// 1-based line number.
+    pub(crate) line: usize,
+}
+
+/// The white space `zconfig` trims (C's `isspace`).
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r')
+}
+
+/// The characters of a ZPL name.
+pub(crate) fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "$-_@.&+/".contains(c)
+}
+
+/// Whether `name` is a valid ZPL name.
+pub(crate) fn is_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().all(is_name_char)
+        && !name.starts_with('/')
+        && !name.ends_with('/')
+}
+
+/// Parse `text`, read from `origin` (named in errors).
+pub(crate) fn parse<'a>(text: &'a str, origin: &Path) -> Result<Vec<Entry<'a>>> {
+    let mut entries = Vec::new();
+    // How many levels the last entries reach: an entry may go one level deeper
+    // than the one before it, never more.
+    let mut depth = 0;
+    for (index, raw) in text.split('\n').enumerate() {
+        let line = index + 1;
+        let at = |what: &str| Error::usage(format!("{}:{line}: {what}", origin.display()));
+        let content = raw.trim_end_matches(is_space);
+        let rest = content.trim_start_matches(' ');
+        let indent = content.len() - rest.len();
+        let name_len = rest.find(|c| !is_name_char(c)).unwrap_or(rest.len());
+        let (name, after) = rest.split_at(name_len);
+        if name.is_empty() {
+            if !only_comment(after) {
+                return Err(if after.starts_with('\t') {
+                    at("indent with 4 spaces per level, not tabs")
+                } else {
+                    at("expected a name, `name = value`, or a # comment")
+                });
+            }
+            continue;
+        }
+        if indent % 4 != 0 {
+            return Err(at(&format!("indent by 4 spaces per level, not {indent}")));
+        }
+        let level = indent / 4;
+        if level > depth {
+            return Err(at("indented deeper than the line before allows"));
+        }
+        if name.starts_with('/') || name.ends_with('/') {
+            return Err(at("a name cannot start or end with '/'"));
+        }
+        let value = value(after).map_err(|what| at(&format!("{name}: {what}")))?;
+        entries.push(Entry {
+            level,
+            name,
+            value,
+            line,
+        });
+        depth = level + 1;
+    }
+    Ok(entries)
+}
+
+/// Whether `text` is blank or a comment.
+fn only_comment(text: &str) -> bool {
+    let text = text.trim_start_matches(is_space);
+    text.is_empty() || text.starts_with('#')
+}
+
+/// The value after a name: ` = "quoted"`, ` = 'quoted'`, ` = bare # comment`, or
+/// nothing.
+fn value(after: &str) -> std::result::Result<&str, &'static str> {
+    let after = after.trim_start_matches(is_space);
+    let Some(value) = after.strip_prefix('=') else {
+        return if only_comment(after) {
+            Ok("")
+        } else {
+            Err("expected `= value` after the name")
+        };
+    };
+    let value = value.trim_start_matches(is_space);
+    if let Some(quote) = value.chars().next().filter(|&c| c == '"' || c == '\'') {
+        let inner = &value[1..];
+        let end = inner.find(quote).ok_or(if quote == '"' {
+            "missing closing \""
+        } else {
+            "missing closing '"
+        })?;
+        if !only_comment(&inner[end + 1..]) {
+            return Err("unexpected text after the quoted value");
+        }
+        return Ok(&inner[..end]);
+    }
+    let bare = value.split('#').next().unwrap_or("");
+    Ok(bare.trim_end_matches(is_space))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(text: &str) -> Vec<(usize, &str, &str, usize)> {
+        parse(text, Path::new("f"))
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.level, e.name, e.value, e.line))
+            .collect()
+    }
+
+    fn error(text: &str) -> String {
+        parse(text, Path::new("f")).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn reads_what_czmq_and_pyzmq_write() {
+        let text = "#   ****  Generated by CZMQ  ****\n#   ZeroMQ CURVE Public Certificate\n\n\
+                    metadata\n    name = \"cat\"\n    hat = fedora # pyzmq writes values bare\n\
+                    curve\n    public-key = \"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\"\r\n";
+        assert_eq!(
+            entries(text),
+            [
+                (0, "metadata", "", 4),
+                (1, "name", "cat", 5),
+                (1, "hat", "fedora", 6),
+                (0, "curve", "", 7),
+                (
+                    1,
+                    "public-key",
+                    "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7",
+                    8
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn quotes_comments_and_blank_values() {
+        assert_eq!(
+            entries("a = 'x # y' # c\nb = \"it's\"\nc\nd =\n    # indented comment\n"),
+            [
+                (0, "a", "x # y", 1),
+                (0, "b", "it's", 2),
+                (0, "c", "", 3),
+                (0, "d", "", 4)
+            ]
+        );
+        assert_eq!(entries("a\n    b\n        c\n    d\ne\n").len(), 5);
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line_and_never_quote_it() {
+        assert_eq!(
+            error("curve\n  public-key = \"x\""),
+            "f:2: indent by 4 spaces per level, not 2"
+        );
+        assert_eq!(
+            error("curve\n\tpublic-key = \"x\""),
+            "f:2: indent with 4 spaces per level, not tabs"
+        );
+        assert_eq!(
+            error("    curve"),
+            "f:1: indented deeper than the line before allows"
+        );
+        assert_eq!(
+            error("a\n        b"),
+            "f:2: indented deeper than the line before allows"
+        );
+        let e = error("curve\n    secret-key \"SECRET\"");
+        assert_eq!(e, "f:2: secret-key: expected `= value` after the name");
+        let e = error("curve\n    secret-key = \"SECRET");
+        assert_eq!(e, "f:2: secret-key: missing closing \"");
+        let e = error("curve\n    secret-key = \"SECRET\" SECRET2");
+        assert_eq!(e, "f:2: secret-key: unexpected text after the quoted value");
+        assert_eq!(
+            error("curve:"),
+            "f:1: curve: expected `= value` after the name"
+        );
+        assert_eq!(
+            error("= x"),
+            "f:1: expected a name, `name = value`, or a # comment"
+        );
+        assert_eq!(error("/a = 1"), "f:1: a name cannot start or end with '/'");
+    }
+
+    #[test]
+    fn names() {
+        assert!(is_name("public-key"));
+        assert!(is_name("a/b"));
+        assert!(!is_name("a b"));
+        assert!(!is_name("a/"));
+        assert!(!is_name(""));
+        assert!(!is_name("é"));
+    }
+}
