@@ -10,7 +10,7 @@ use zpattern::lab::{Count, Expect, FaultAction, Lab, LabTransport, Node, Quiet, 
 
 /// The labs in `patterns/` that have a test of their own below; every other lab
 /// there is run by `every_other_shipped_lab_passes`.
-const TESTED: [&str; 8] = [
+const TESTED: [&str; 9] = [
     "pubsub",
     "reqrep",
     "pipeline",
@@ -19,6 +19,7 @@ const TESTED: [&str; 8] = [
     "lossy-link",
     "slow-subscriber",
     "lazy-pirate",
+    "slow-workers",
 ];
 
 fn patterns() -> PathBuf {
@@ -168,6 +169,57 @@ fn lazy_pirate_lab_passes_with_every_reply_in_order_and_the_resends_shown() {
         server_events.contains(&"fault: restart"),
         "{server_events:?}"
     );
+}
+
+/// Both wirings: each sink says complete, although each source exited while its
+/// workers still had most of the batch before them (in their queues and kernel
+/// buffers).
+#[test]
+fn slow_workers_lab_passes_with_the_backlog_outliving_the_source() {
+    let file = patterns().join("slow-workers.lab");
+    let done = zlab(&["run", "--quiet", "--json", file.to_str().unwrap()]).expect(0);
+    let json: serde_json::Value = serde_json::from_str(&done.lines().join("\n")).unwrap();
+    assert_eq!(json["passed"], true, "{json:#}");
+    let node = |name: &str| {
+        json["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["name"] == name)
+            .unwrap_or_else(|| panic!("no node {name}"))
+            .clone()
+    };
+    let exited_at = |name: &str| {
+        json["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["node"] == name && e["text"] == "exited with 0")
+            .and_then(|e| e["at_ms"].as_u64())
+            .unwrap_or_else(|| panic!("{name} did not exit 0: {json:#}"))
+    };
+    for wiring in ["a", "b"] {
+        let sink = node(&format!("sink-{wiring}"));
+        let said = sink["shown_stderr"].to_string();
+        assert!(
+            said.contains("complete: 1000 of 1000 items, each exactly once"),
+            "{said}"
+        );
+        // What the sink had when the source left: far from all of it.
+        let left = exited_at(&format!("source-{wiring}"));
+        let had = sink["samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["at_ms"].as_u64().unwrap() <= left)
+            .filter_map(|s| s["received"].as_u64())
+            .max()
+            .unwrap_or(0);
+        assert!(
+            had < 1000,
+            "wiring {wiring}: the sink had all {had} before the source left"
+        );
+    }
 }
 
 const THREE_CATS: &str = r#"
