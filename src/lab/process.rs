@@ -63,7 +63,7 @@ impl Child {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        sys::supervise(&mut command, launch.netns, launch.watchdog.fd());
+        sys::supervise(&mut command, launch.netns, launch.watchdog.sockets());
         let mut child = command.spawn()?;
         if let (Some(mut stdin), Some(input)) = (child.stdin.take(), launch.input) {
             let input = input.to_vec();

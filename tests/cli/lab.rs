@@ -986,3 +986,100 @@ fn the_html_report_renders_in_headless_chromium() {
         blank.len()
     );
 }
+
+/// A lab whose worker runs `sleep 30.MARK` for its one item with `zpull --exec`
+/// (in a process group of its own), and whose sink ends the run after a quiet
+/// `sink_timeout`; `extra` is appended (a fault).
+fn exec_lab(mark: &str, sink_timeout: &str, extra: &str) -> String {
+    format!(
+        r#"
+name = "exec"
+time_limit = "1m"
+[endpoints]
+work = {{}}
+sink = {{}}
+[[node]]
+name = "sink"
+run = ["zpull", "--bind", "{{sink}}", "--timeout", "{sink_timeout}"]
+[[node]]
+name = "worker"
+run = ["zpull", "--bind", "{{work}}", "--timeout", "50s",
+       "--exec", "echo exec started >&2; sleep 30.{mark}", "--push", "{{sink}}"]
+show_stderr = true
+expect = {{ stderr = ["^exec started$"] }}
+[[node]]
+name = "source"
+run = ["zpush", "--connect", "{{work}}", "--data", "item"]
+{extra}"#
+    )
+}
+
+/// A mark for `sleep 30.MARK` that no other test or run shares.
+fn sleep_mark(test: u32) -> String {
+    format!("{test}{:07}", std::process::id())
+}
+
+/// The live processes running `sleep 30.MARK`.
+fn sleeping(mark: &str) -> Vec<u32> {
+    let wanted = format!("sleep\0{}\0", format_args!("30.{mark}"));
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.ends_with(wanted.as_bytes()) && !gone(pid))
+        })
+        .collect()
+}
+
+/// Wait until no `sleep 30.MARK` is left: within 10s, so that a command that
+/// was not killed is still there when the wait gives up.
+fn assert_no_sleep_left(mark: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = sleeping(mark);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the --exec command outlived its node: sleep 30.{mark} is still running as {left:?}"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A fault that kills a `zpull --exec` node with SIGKILL takes the command it was
+/// running with it, although the command runs in a process group of its own.
+#[test]
+fn a_node_killed_by_a_fault_takes_its_exec_command_with_it() {
+    let mark = sleep_mark(1);
+    let fault = "[[fault]]\nat = \"2s\"\nkill = \"worker\"\n";
+    let dir = TempDir::new();
+    let file = lab_file(&dir, "exec-kill.lab", &exec_lab(&mark, "4s", fault));
+    let done = zlab(&["run", "--quiet", &file]).expect(0);
+    assert!(
+        done.lines().contains(&"    exec started".to_string()),
+        "{done:?}"
+    );
+    assert_no_sleep_left(&mark);
+}
+
+/// A zlab killed with SIGKILL while a `zpull --exec` node runs its command leaves
+/// neither behind: the watchdog kills the command's group too.
+#[test]
+fn a_killed_zlab_takes_the_exec_commands_of_its_nodes_with_it() {
+    let mark = sleep_mark(2);
+    let dir = TempDir::new();
+    let file = lab_file(&dir, "exec-zlab.lab", &exec_lab(&mark, "40s", ""));
+    let mut zlab = run(Bin::Zlab, &["run", "--quiet", &file]).start();
+    let deadline = Instant::now() + DEADLINE;
+    while sleeping(&mark).is_empty() {
+        assert!(Instant::now() < deadline, "the command never started");
+        thread::sleep(Duration::from_millis(10));
+    }
+    zlab.kill();
+    zlab.wait_with_deadline(DEADLINE).expect("zlab ended");
+    assert_no_sleep_left(&mark);
+}
