@@ -8,11 +8,9 @@ use super::spec::{FaultAction, Signal};
 
 impl Run<'_> {
     pub(super) fn restart_pending(&self, instance: usize) -> bool {
-        self.plan.lab.faults.iter().enumerate().any(|(f, fault)| {
-            !self.faults_done[f]
-                && fault.action == FaultAction::Restart
-                && self.plan.targets(&fault.target).contains(&instance)
-        })
+        self.plan.restarts_of[instance]
+            .iter()
+            .any(|&f| !self.faults_done[f])
     }
 
     /// Apply the faults that are due.
@@ -26,7 +24,7 @@ impl Run<'_> {
                 continue;
             }
             self.faults_done[f] = true;
-            for i in self.plan.targets(&fault.target) {
+            for &i in &self.plan.fault_targets[f] {
                 self.fault(i, fault.action, observer);
             }
         }

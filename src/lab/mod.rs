@@ -71,7 +71,8 @@ mod watchdog;
 
 pub use expect::Check;
 pub use observe::{Observer, Quiet, Row, RunOptions};
-pub use plan::{Plan, BINARIES};
+pub use parse::MAX_LAB_FILE;
+pub use plan::{Plan, BINARIES, MAX_FAULTS, MAX_INPUT_FILE, MAX_LINKS, MAX_PROCESSES};
 pub use report::{Event, NodeReport, Outcome, Report};
 pub use spec::{
     Count, EndpointSpec, ExitCodes, Expect, Fault, FaultAction, Lab, LabTransport, Link,

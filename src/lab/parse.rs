@@ -6,6 +6,7 @@ use super::spec::Lab;
 use crate::error::{Error, Result};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
+use std::io::Read;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -61,14 +62,28 @@ struct Positions {
     link: Vec<Spanned<IgnoredAny>>,
 }
 
+/// The largest lab file read (16 MiB): a lab is a page of TOML, with perhaps some
+/// input text; anything near this is a mistake (`/dev/zero`), not a lab.
+pub const MAX_LAB_FILE: u64 = 16 << 20;
+
 impl Lab {
-    /// Read a lab file. A file that is missing, unreadable or not UTF-8 is a bad
-    /// lab file like one that does not parse: a usage error.
+    /// Read a lab file. A file that is missing, unreadable, larger than
+    /// [`MAX_LAB_FILE`] or not UTF-8 is a bad lab file like one that does not
+    /// parse: a usage error.
     pub fn load(path: impl AsRef<Path>) -> Result<Lab> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| {
-            Error::usage(format!("cannot read lab file {}", path.display())).with_source(e)
-        })?;
+        let cannot =
+            |e| Error::usage(format!("cannot read lab file {}", path.display())).with_source(e);
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|file| file.take(MAX_LAB_FILE + 1).read_to_end(&mut bytes))
+            .map_err(cannot)?;
+        if bytes.len() as u64 > MAX_LAB_FILE {
+            return Err(Error::usage(format!(
+                "{}: the lab file is larger than {MAX_LAB_FILE} bytes (16 MiB)",
+                path.display()
+            )));
+        }
         let text = String::from_utf8(bytes).map_err(|e| {
             let valid = e.utf8_error().valid_up_to();
             let before = String::from_utf8_lossy(&e.as_bytes()[..valid]);

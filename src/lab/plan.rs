@@ -5,14 +5,32 @@
 
 use super::check;
 use super::parse::Table;
-use super::spec::{Lab, Node};
+use super::spec::{FaultAction, Lab, Node};
 use crate::error::{Error, Result};
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The zpattern binaries: found next to the running program, given `--stats`, and
 /// able to report counts.
 pub const BINARIES: [&str; 6] = ["zpub", "zsub", "zreq", "zrep", "zpush", "zpull"];
+
+/// The most processes a lab may run at once: its nodes' replicas added up. Each
+/// costs zlab three pipes and as many threads while it runs.
+pub const MAX_PROCESSES: usize = 1000;
+
+/// The most `[[fault]]` tables a lab may have.
+pub const MAX_FAULTS: usize = 1000;
+
+/// The most `[[link]]` tables a lab may have (each gets a /24 of 10.77.0.0/16).
+pub const MAX_LINKS: usize = 256;
+
+/// The largest `input_file` a node may be given (1 GiB). The file is handed to the
+/// node as its standard input, never read by zlab; the bound keeps a mistake (a
+/// disk image, a log that grows) out of a lab.
+pub const MAX_INPUT_FILE: u64 = 1 << 30;
 
 /// Placeholders that are not endpoints.
 pub(crate) const REPLICA: &str = "replica";
@@ -24,6 +42,12 @@ pub struct Plan {
     pub(crate) lab: Lab,
     pub(crate) nodes: Vec<NodePlan>,
     pub(crate) instances: Vec<Instance>,
+    /// Endpoint name to the instances binding it.
+    pub(crate) binders: BTreeMap<String, Vec<usize>>,
+    /// The instances of each fault's target.
+    pub(crate) fault_targets: Vec<Vec<usize>>,
+    /// For each instance, the restart faults aimed at it.
+    pub(crate) restarts_of: Vec<Vec<usize>>,
 }
 
 /// What the runner needs to know about one node beyond its spec.
@@ -31,12 +55,24 @@ pub struct Plan {
 pub(crate) struct NodePlan {
     /// The zpattern binary the node runs, if it runs one.
     pub(crate) binary: Option<&'static str>,
-    /// Standard input, read from `input` or `input_file`.
-    pub(crate) input: Option<Vec<u8>>,
+    /// Its instances: replicas are planned one after the other.
+    pub(crate) instances: Range<usize>,
+    /// Standard input: `input` or `input_file`.
+    pub(crate) input: Option<Input>,
     pub(crate) ready: Option<Regex>,
     pub(crate) stdout: Vec<(String, Regex)>,
     pub(crate) stdout_all: Option<(String, Regex)>,
     pub(crate) stderr: Vec<(String, Regex)>,
+}
+
+/// A node's standard input.
+#[derive(Clone, Debug)]
+pub(crate) enum Input {
+    /// The text of `input`, shared by every start of every replica.
+    Text(Arc<[u8]>),
+    /// `input_file`, checked to be a regular file of at most [`MAX_INPUT_FILE`]
+    /// bytes, opened at each start and handed over as the node's stdin.
+    File(PathBuf),
 }
 
 /// One process to start: a node's replica.
@@ -75,7 +111,8 @@ pub(crate) enum Part {
 impl Lab {
     /// Check the lab and plan its run. Errors name the node or fault and the field,
     /// and for a lab read from a file, the line: `x.lab:12: node 'sub': unknown
-    /// endpoint '{news}'`.
+    /// endpoint '{news}'`. The checks take time in proportion to the lab's size
+    /// (its nodes, replicas, arguments, faults and links), never to its square.
     pub fn plan(self) -> Result<Plan> {
         let at = |table: Table, message: String| match &self.origin {
             Some(origin) => Error::usage(format!("{}: {message}", origin.place(table))),
@@ -88,24 +125,66 @@ impl Lab {
         for (i, node) in self.nodes.iter().enumerate() {
             let fail = |m: String| at(Table::Node(i), format!("node '{}': {m}", node.name));
             check::node(&self, node).map_err(fail)?;
-            nodes.push(node_plan(&self, node).map_err(fail)?);
+            let processes = instances.len() + node.replicas as usize;
+            if processes > MAX_PROCESSES {
+                return Err(fail(format!(
+                    "'replicas' = {} takes the lab to {processes} processes: at most {MAX_PROCESSES} are allowed, all nodes' replicas together",
+                    node.replicas
+                )));
+            }
+            let mut node_plan = node_plan(&self, node).map_err(fail)?;
             let args = split_args(&self, node).map_err(fail)?;
+            let first = instances.len();
             instances.extend(expand(i, node, &args));
+            node_plan.instances = first..instances.len();
+            nodes.push(node_plan);
         }
-        check::binders(&self, &instances).map_err(|(i, m)| at(Table::Node(i), m))?;
-        check::quiet_binders(&self, &instances).map_err(|(i, m)| at(Table::Node(i), m))?;
-        check::order(&self, &instances).map_err(|m| at(Table::Lab, m))?;
+        let binders = binders(&instances);
+        check::binders(&self, &nodes, &instances, &binders)
+            .map_err(|(i, m)| at(Table::Node(i), m))?;
+        check::quiet_binders(&self, &nodes, &instances).map_err(|(i, m)| at(Table::Node(i), m))?;
+        check::order(&self, &nodes, &instances).map_err(|m| at(Table::Lab, m))?;
+        if self.faults.len() > MAX_FAULTS {
+            let m = format!(
+                "{} faults: at most {MAX_FAULTS} are allowed",
+                self.faults.len()
+            );
+            return Err(at(Table::Fault(MAX_FAULTS), m));
+        }
+        let names = check::NodeNames::new(&self);
+        let mut fault_targets = Vec::new();
         for (i, fault) in self.faults.iter().enumerate() {
-            check::fault(&self, fault).map_err(|m| at(Table::Fault(i), m))?;
+            let node = check::fault(&self, &names, fault).map_err(|m| at(Table::Fault(i), m))?;
+            fault_targets.push(targets(&nodes[node], &instances, &fault.target));
         }
+        if self.links.len() > MAX_LINKS {
+            let m = format!(
+                "{} links: at most {MAX_LINKS} are allowed",
+                self.links.len()
+            );
+            return Err(at(Table::Link(MAX_LINKS), m));
+        }
+        let hosts = check::Hosts::new(&self);
         for (i, link) in self.links.iter().enumerate() {
-            check::link(&self, link).map_err(|m| at(Table::Link(i), m))?;
+            check::link(&hosts, link).map_err(|m| at(Table::Link(i), m))?;
         }
-        check::hosts(&self, &instances).map_err(|(i, m)| at(Table::Node(i), m))?;
+        check::hosts(&self, &hosts, &nodes, &instances, &binders)
+            .map_err(|(i, m)| at(Table::Node(i), m))?;
+        let mut restarts_of = vec![Vec::new(); instances.len()];
+        for (f, fault) in self.faults.iter().enumerate() {
+            if fault.action == FaultAction::Restart {
+                for &i in &fault_targets[f] {
+                    restarts_of[i].push(f);
+                }
+            }
+        }
         Ok(Plan {
             lab: self,
             nodes,
             instances,
+            binders,
+            fault_targets,
+            restarts_of,
         })
     }
 }
@@ -122,19 +201,22 @@ impl Plan {
     }
 
     /// The instances of node `node` (all replicas).
-    pub(crate) fn replicas_of(&self, node: usize) -> impl Iterator<Item = usize> + '_ {
-        (0..self.instances.len()).filter(move |&i| self.instances[i].node == node)
+    pub(crate) fn replicas_of(&self, node: usize) -> Range<usize> {
+        self.nodes[node].instances.clone()
     }
 
-    /// The instances a fault target (`NAME` or `NAME.N`) designates.
-    pub(crate) fn targets(&self, target: &str) -> Vec<usize> {
-        (0..self.instances.len())
-            .filter(|&i| {
-                let instance = &self.instances[i];
-                instance.name == target || self.lab.nodes[instance.node].name == target
-            })
-            .collect()
+    /// The instances binding endpoint `name`.
+    pub(crate) fn binders_of(&self, name: &str) -> &[usize] {
+        self.binders.get(name).map_or(&[], Vec::as_slice)
     }
+}
+
+/// The instances a fault target (`NAME` or `NAME.N`) of node `node` designates.
+fn targets(node: &NodePlan, instances: &[Instance], target: &str) -> Vec<usize> {
+    node.instances
+        .clone()
+        .filter(|&i| instances[i].name == target || !target.contains('.'))
+        .collect()
 }
 
 fn node_plan(lab: &Lab, node: &Node) -> std::result::Result<NodePlan, String> {
@@ -151,20 +233,22 @@ fn node_plan(lab: &Lab, node: &Node) -> std::result::Result<NodePlan, String> {
             .collect::<std::result::Result<Vec<_>, String>>()
     };
     let input = match (&node.input, &node.input_file) {
-        (Some(text), _) => Some(text.clone().into_bytes()),
+        (Some(text), _) => Some(Input::Text(text.as_bytes().into())),
         (None, Some(path)) => {
             let path = match &lab.origin {
                 Some(origin) => origin.dir().join(path),
                 None => path.clone(),
             };
-            let bytes = std::fs::read(&path)
+            let metadata = std::fs::metadata(&path)
                 .map_err(|e| format!("input_file: cannot read {}: {e}", path.display()))?;
-            Some(bytes)
+            check_input_file(&path, &metadata).map_err(|e| format!("input_file: {e}"))?;
+            Some(Input::File(path))
         }
         (None, None) => None,
     };
     Ok(NodePlan {
         binary: binary_of(&node.run[0]),
+        instances: 0..0,
         input,
         ready: node
             .ready
@@ -180,6 +264,44 @@ fn node_plan(lab: &Lab, node: &Node) -> std::result::Result<NodePlan, String> {
             .transpose()?,
         stderr: each("expect.stderr", &node.expect.stderr)?,
     })
+}
+
+/// Whether `path`, with `metadata`, can be a node's `input_file`: a regular file
+/// (not a pipe, a device or a directory, which could block the node or never end)
+/// of at most [`MAX_INPUT_FILE`] bytes. The error names the file.
+pub(crate) fn check_input_file(
+    path: &std::path::Path,
+    metadata: &std::fs::Metadata,
+) -> std::result::Result<(), String> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = metadata.file_type();
+    let what = if kind.is_file() {
+        None
+    } else if kind.is_dir() {
+        Some("a directory")
+    } else if kind.is_fifo() {
+        Some("a named pipe")
+    } else if kind.is_char_device() || kind.is_block_device() {
+        Some("a device")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else {
+        Some("not a file")
+    };
+    if let Some(what) = what {
+        return Err(format!(
+            "{} is {what}: only a regular file can be a node's input",
+            path.display()
+        ));
+    }
+    if metadata.len() > MAX_INPUT_FILE {
+        return Err(format!(
+            "{} has {} bytes: at most {MAX_INPUT_FILE} (1 GiB) are allowed",
+            path.display(),
+            metadata.len()
+        ));
+    }
+    Ok(())
 }
 
 /// The zpattern binary `program` names, if it is one given by bare name.
@@ -329,11 +451,11 @@ fn expand(node_index: usize, node: &Node, args: &[Arg]) -> Vec<Instance> {
 }
 
 /// Endpoint name to the instances binding it.
-pub(crate) fn binders(instances: &[Instance]) -> BTreeMap<&str, Vec<usize>> {
-    let mut map: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+fn binders(instances: &[Instance]) -> BTreeMap<String, Vec<usize>> {
+    let mut map: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, instance) in instances.iter().enumerate() {
         for endpoint in &instance.binds {
-            map.entry(endpoint.as_str()).or_default().push(i);
+            map.entry(endpoint.clone()).or_default().push(i);
         }
     }
     map

@@ -8,7 +8,7 @@ use super::observe::{Observer, Row, RunOptions};
 use super::plan::{Arg, Part, Plan};
 use super::process::{Child, Launch, Output};
 use super::report::{Outcome, Report};
-use super::setup::{resolve_programs, shell_words, LabDir};
+use super::setup::{ensure_open_files, resolve_programs, shell_words, LabDir};
 use super::state::{Exit, Live};
 use super::watchdog::Watchdog;
 use crate::error::{Error, Result};
@@ -29,6 +29,7 @@ impl Plan {
     /// gives a [`Report`] saying whether every expectation held.
     pub fn run(&self, options: &RunOptions, observer: &mut dyn Observer) -> Result<Report> {
         let programs = resolve_programs(self, options)?;
+        ensure_open_files(self)?;
         let dir = LabDir::create()?;
         let (network, mut notes) = Network::setup(&self.lab)?;
         for note in &notes {
@@ -238,7 +239,7 @@ impl<'a> Run<'a> {
         let launch = Launch {
             program: &self.programs[instance.node],
             args: &args[1..],
-            input: node_plan.input.as_deref(),
+            input: node_plan.input.as_ref(),
             netns,
             watchdog: &self.watchdog,
             instance: i,

@@ -1083,3 +1083,146 @@ fn a_killed_zlab_takes_the_exec_commands_of_its_nodes_with_it() {
     zlab.wait_with_deadline(DEADLINE).expect("zlab ended");
     assert_no_sleep_left(&mark);
 }
+
+/// A lab whose one node reads `input_file = "PATH"`.
+fn input_file_lab(path: &str) -> String {
+    format!("name = \"input\"\n\n[[node]]\nname = \"reader\"\nrun = [\"wc\", \"-c\"]\ninput_file = \"{path}\"\n")
+}
+
+/// `input_file` must be a regular file: a device would feed zlab or the node
+/// without end, a named pipe would block; both are refused with their line before
+/// anything runs, by check and run alike.
+#[test]
+fn an_input_file_that_is_not_a_regular_file_is_refused() {
+    let dir = TempDir::new();
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for (path, what) in [
+        ("/dev/zero".to_string(), "a device"),
+        (fifo.display().to_string(), "a named pipe"),
+        (dir.path().display().to_string(), "a directory"),
+    ] {
+        let file = lab_file(&dir, "input.lab", &input_file_lab(&path));
+        for command in ["check", "run"] {
+            let error = zlab(&[command, &file]).expect(2).stderr_text();
+            assert_eq!(
+                error.trim_end(),
+                format!("zlab: {file}:3: node 'reader': input_file: {path} is {what}: only a regular file can be a node's input"),
+                "{command}"
+            );
+        }
+    }
+}
+
+/// An `input_file` is handed to its node as stdin, and may be at most 1 GiB.
+#[test]
+fn an_input_file_is_given_whole_and_bounded_in_size() {
+    let dir = TempDir::new();
+    let data = dir.path().join("data");
+    std::fs::write(&data, "x".repeat(100_000)).unwrap();
+    let text = input_file_lab("data").replace("run = [", "show = true\nrun = [");
+    let file = lab_file(&dir, "input.lab", &text);
+    let done = zlab(&["run", "--quiet", &file]).expect(0);
+    assert!(done.lines().contains(&"    100000".to_string()), "{done:?}");
+    // Sparse: it takes no room on disk.
+    std::fs::File::create(&data)
+        .unwrap()
+        .set_len((1 << 30) + 1)
+        .unwrap();
+    let error = zlab(&["check", &file]).expect(2).stderr_text();
+    assert_eq!(
+        error.trim_end(),
+        format!(
+            "zlab: {file}:3: node 'reader': input_file: {}/data has 1073741825 bytes: at most 1073741824 (1 GiB) are allowed",
+            dir.path().display()
+        )
+    );
+}
+
+/// A lab file is read up to 16 MiB: /dev/zero is not read without end.
+#[test]
+fn a_lab_file_without_end_is_refused() {
+    let error = zlab(&["check", "/dev/zero"]).expect(2).stderr_text();
+    assert_eq!(
+        error.trim_end(),
+        "zlab: /dev/zero: the lab file is larger than 16777216 bytes (16 MiB)"
+    );
+}
+
+/// Ten nodes of 100 replicas each, every one `true`, or one `true` more.
+fn processes_lab(extra: bool) -> String {
+    let mut text = String::from("name = \"many\"\ntime_limit = \"1m\"\n");
+    for n in 0..10 {
+        text.push_str(&format!(
+            "\n[[node]]\nname = \"n{n}\"\nreplicas = 100\nrun = [\"true\"]\n"
+        ));
+    }
+    if extra {
+        text.push_str("\n[[node]]\nname = \"one-more\"\nrun = [\"true\"]\n");
+    }
+    text
+}
+
+/// A lab runs at most 1000 processes: a lab of 1000 runs, one more is refused,
+/// naming the node that goes past the bound.
+#[test]
+fn a_lab_runs_at_most_a_thousand_processes() {
+    let dir = TempDir::new();
+    let file = lab_file(&dir, "many.lab", &processes_lab(false));
+    let done = zlab(&["run", "--quiet", &file]).expect(0);
+    let verdict = done.lines().last().cloned().unwrap_or_default();
+    assert!(
+        verdict.starts_with("verdict: PASS - 1000 of 1000 expectations held"),
+        "{verdict}"
+    );
+    let file = lab_file(&dir, "more.lab", &processes_lab(true));
+    for command in ["check", "run"] {
+        let error = zlab(&[command, &file]).expect(2).stderr_text();
+        assert_eq!(
+            error.trim_end(),
+            format!("zlab: {file}:54: node 'one-more': 'replicas' = 1 takes the lab to 1001 processes: at most 1000 are allowed, all nodes' replicas together")
+        );
+    }
+}
+
+/// A chain of 1000 nodes, each connecting to the one before: the worst case for
+/// ordering their start. `zlab check` plans it well within the harness deadline.
+#[test]
+fn a_lab_at_the_process_bound_checks_in_bounded_time() {
+    let mut text = String::from("name = \"chain\"\n\n[endpoints]\n");
+    for n in 0..1000 {
+        text.push_str(&format!("e{n} = {{}}\n"));
+    }
+    for n in 0..1000 {
+        let connect = match n {
+            0 => String::new(),
+            _ => format!(", \"--connect\", \"{{e{}}}\"", n - 1),
+        };
+        text.push_str(&format!(
+            "\n[[node]]\nname = \"n{n}\"\nrun = [\"zpull\", \"--bind\", \"{{e{n}}}\"{connect}]\n"
+        ));
+    }
+    let dir = TempDir::new();
+    let file = lab_file(&dir, "chain.lab", &text);
+    let done = zlab(&["check", &file]).expect(0);
+    let lines = done.lines();
+    assert!(
+        lines[1].starts_with("1000 nodes, 1000 processes: n0, n1, "),
+        "{lines:?}"
+    );
+    // Closing the chain into a circle is named as such.
+    let circle = text.replace(
+        "name = \"n0\"\nrun = [\"zpull\", \"--bind\", \"{e0}\"]",
+        "name = \"n0\"\nrun = [\"zpull\", \"--bind\", \"{e0}\", \"--connect\", \"{e999}\"]",
+    );
+    let file = lab_file(&dir, "circle.lab", &circle);
+    let error = zlab(&["check", &file]).expect(2).stderr_text();
+    assert!(
+        error.contains(": nodes n0, n1, n2, ") && error.contains("wait for each other's endpoints"),
+        "{error}"
+    );
+}

@@ -3,8 +3,9 @@
 //! `zlab run FILE` exits 0 when every expectation held; 1 when one did not (each
 //! failure is named), the time limit passed, the topology could not come up, or
 //! the `--report` page could not be written at the end; 2 for a lab file that is
-//! missing, unreadable or bad, a program not found, a `--report` path that cannot
-//! be written, namespaces required but unavailable, or bad usage; 130 when
+//! missing, unreadable, past a bound or bad, a program not found, a `--report`
+//! path that cannot be written, namespaces required but unavailable, too few open
+//! files allowed, or bad usage; 130 when
 //! interrupted. The report goes to stdout (a table, or JSON with `--json`), live
 //! progress to stderr.
 
