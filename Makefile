@@ -40,8 +40,11 @@ labs: build
 	done; \
 	if [ -n "$$failed" ]; then echo "labs failed:$$failed"; exit 1; fi
 
-lab: build
-	@test -n "$(LAB)" || { echo "usage: make lab LAB=name (one of: $(LABS))"; exit 2; }
+# The lab's name is checked before the build: a typo lists the labs at once.
+lab:
+	@test -n "$(LAB)" || { echo "usage: make lab LAB=name (one of: $(LABS))" >&2; exit 2; }
+	@test -f patterns/$(LAB).lab || { echo "make lab: no lab '$(LAB)' (no patterns/$(LAB).lab); the labs are: $(LABS)" >&2; exit 2; }
+	@$(MAKE) --no-print-directory build
 	$(BIN)/zlab run $(ZLAB_OPTS) patterns/$(LAB).lab
 
 $(addprefix lab-,$(LABS)): lab-%: build

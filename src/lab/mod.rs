@@ -52,6 +52,7 @@
 //! when it is killed with SIGKILL, so a killed program leaves no processes behind.
 
 mod addresses;
+mod arguments;
 mod check;
 mod expect;
 mod faults;

@@ -114,10 +114,7 @@ impl Lab {
     /// endpoint '{news}'`. The checks take time in proportion to the lab's size
     /// (its nodes, replicas, arguments, faults and links), never to its square.
     pub fn plan(self) -> Result<Plan> {
-        let at = |table: Table, message: String| match &self.origin {
-            Some(origin) => Error::usage(format!("{}: {message}", origin.place(table))),
-            None => Error::usage(format!("lab '{}': {message}", self.name)),
-        };
+        let at = |table: Table, message: String| self.error_at(table, message);
         check::lab(&self).map_err(|m| at(Table::Lab, m))?;
         check::unique_names(&self).map_err(|(i, m)| at(Table::Node(i), m))?;
         let mut nodes = Vec::new();
@@ -186,6 +183,17 @@ impl Lab {
             fault_targets,
             restarts_of,
         })
+    }
+}
+
+impl Lab {
+    /// A usage error about `table`: `FILE:LINE: message` for a lab read from a
+    /// file, `lab 'NAME': message` for one built in code.
+    pub(crate) fn error_at(&self, table: Table, message: String) -> Error {
+        match &self.origin {
+            Some(origin) => Error::usage(format!("{}: {message}", origin.place(table))),
+            None => Error::usage(format!("lab '{}': {message}", self.name)),
+        }
     }
 }
 

@@ -29,6 +29,11 @@ impl Plan {
     /// gives a [`Report`] saying whether every expectation held.
     pub fn run(&self, options: &RunOptions, observer: &mut dyn Observer) -> Result<Report> {
         let programs = resolve_programs(self, options)?;
+        super::arguments::check(
+            self,
+            &programs,
+            &crate::duration::display(options.stats_every),
+        )?;
         ensure_open_files(self)?;
         let dir = LabDir::create()?;
         let (network, mut notes) = Network::setup(&self.lab)?;

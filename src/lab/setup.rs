@@ -2,7 +2,8 @@
 //! the lab's temporary directory; and how a command line is shown.
 
 use super::observe::RunOptions;
-use super::plan::Plan;
+use super::parse::Table;
+use super::plan::{Plan, BINARIES};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 pub(crate) fn resolve_programs(plan: &Plan, options: &RunOptions) -> Result<Vec<PathBuf>> {
     let dirs = binary_dirs(options);
     let mut programs = Vec::new();
-    for (node, plan_node) in plan.lab.nodes.iter().zip(&plan.nodes) {
+    for (n, (node, plan_node)) in plan.lab.nodes.iter().zip(&plan.nodes).enumerate() {
         let program = &node.run[0];
         let found = match plan_node.binary {
             Some(binary) => dirs.iter().map(|d| d.join(binary)).find(|p| p.is_file()),
@@ -20,7 +21,10 @@ pub(crate) fn resolve_programs(plan: &Plan, options: &RunOptions) -> Result<Vec<
         };
         let Some(path) = found else {
             let looked = match (plan_node.binary, &options.bin_dir) {
-                (None, _) => String::new(),
+                (None, _) => match near_binary(program) {
+                    Some(binaries) => format!(" in PATH (did you mean {binaries}?)"),
+                    None => " in PATH".to_string(),
+                },
                 (Some(_), Some(dir)) => format!(" in {} (--bin-dir)", dir.display()),
                 (Some(_), None) => format!(
                     " next to the running program, in the directory above it, or in PATH (looked in {}; run `make build`, or give --bin-dir)",
@@ -31,14 +35,44 @@ pub(crate) fn resolve_programs(plan: &Plan, options: &RunOptions) -> Result<Vec<
                         .join(" and ")
                 ),
             };
-            return Err(Error::usage(format!(
-                "node '{}': program '{program}' not found{looked}",
-                node.name
-            )));
+            return Err(plan.lab.error_at(
+                Table::Node(n),
+                format!(
+                    "node '{}': program '{program}' not found{looked}",
+                    node.name
+                ),
+            ));
         };
         programs.push(path);
     }
     Ok(programs)
+}
+
+/// The zpattern binaries whose names `program` is one typo away from (a letter
+/// missing, added, changed, or two neighbours swapped): "'zpub' or 'zpull'".
+fn near_binary(program: &str) -> Option<String> {
+    let near = |a: &[u8], b: &[u8]| -> bool {
+        let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+        let start = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+        let end = short[start..]
+            .iter()
+            .rev()
+            .zip(long[start..].iter().rev())
+            .take_while(|(x, y)| x == y)
+            .count();
+        let (rest_short, rest_long) = (short.len() - start - end, long.len() - start - end);
+        let swapped = short.len() == long.len()
+            && rest_short == 2
+            && short[start] == long[start + 1]
+            && short[start + 1] == long[start];
+        swapped || (rest_short <= 1 && rest_long <= 1)
+    };
+    let names: Vec<String> = BINARIES
+        .iter()
+        .filter(|b| **b != program && near(b.as_bytes(), program.as_bytes()))
+        .map(|b| format!("'{b}'"))
+        .collect();
+    (!names.is_empty()).then(|| names.join(" or "))
 }
 
 /// Open files a run needs per process (its stdin, stdout and stderr pipes), and
@@ -251,6 +285,18 @@ mod tests {
             );
         }
         std::fs::remove_dir_all(&temp).unwrap();
+    }
+
+    #[test]
+    fn a_program_one_typo_from_a_binary_is_named() {
+        for typo in ["zpul", "zpulll", "zplul", "zpulx", "xpull", "zpush1"] {
+            assert!(near_binary(typo).is_some(), "{typo}");
+        }
+        assert_eq!(near_binary("zpul").as_deref(), Some("'zpub' or 'zpull'"));
+        assert_eq!(near_binary("zrpe").as_deref(), Some("'zrep'"));
+        for far in ["cat", "zpull", "pul", "zzzz"] {
+            assert_eq!(near_binary(far), None, "{far}");
+        }
     }
 
     #[test]

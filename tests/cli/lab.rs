@@ -1226,3 +1226,136 @@ fn a_lab_at_the_process_bound_checks_in_bounded_time() {
         "{error}"
     );
 }
+
+/// THREE_CATS with the subscriber's `--timeout` mistyped.
+fn mistyped() -> String {
+    THREE_CATS.replace("\"--timeout\", \"5s\"", "\"--timout\", \"5s\"")
+}
+
+/// A mistyped option of a zpattern node is named by zlab check, with its node and
+/// line, as the binary's own parser words it; zlab run stops at it before starting
+/// anything.
+#[test]
+fn a_mistyped_option_is_named_before_anything_starts() {
+    let dir = TempDir::new();
+    let file = lab_file(&dir, "typo.lab", &mistyped());
+    let expected = format!(
+        "zlab: {file}:8: node 'sub': zsub: unexpected argument '--timout' found tip: a similar argument exists: '--timeout' (see zsub --help)"
+    );
+    let error = zlab(&["check", &file]).expect(2).stderr_text();
+    assert_eq!(error.trim_end(), expected);
+    let done = zlab(&["run", &file]).expect(2);
+    assert_eq!(done.stderr_text().trim_end(), expected, "nothing started");
+    assert!(done.lines().is_empty(), "{done:?}");
+    // What zlab adds is checked too: a node's own --stats clashes with zlab's.
+    let text = THREE_CATS.replace(
+        "\"--count\", \"3\"]",
+        "\"--count\", \"3\", \"--stats\", \"1s\"]",
+    );
+    let file = lab_file(&dir, "stats.lab", &text);
+    let error = zlab(&["check", &file]).expect(2).stderr_text();
+    assert!(
+        error.starts_with(&format!(
+            "zlab: {file}:5: node 'publisher': zpub: the argument '--stats <DUR>' cannot be used multiple times"
+        )),
+        "{error}"
+    );
+    let text = text.replace(
+        "name = \"publisher\"",
+        "name = \"publisher\"\nstats = false",
+    );
+    let file = lab_file(&dir, "no-stats.lab", &text);
+    zlab(&["check", &file]).expect(0);
+}
+
+/// The check mode itself: with ZPATTERN_CHECK_ARGS=1 a binary parses its
+/// arguments and exits, binding nothing.
+#[test]
+fn a_binary_in_check_mode_parses_its_arguments_and_runs_nothing() {
+    let check = |bin: &str, args: &[&str]| {
+        let mut all = vec!["ZPATTERN_CHECK_ARGS=1", bin];
+        all.extend(args);
+        program("env", "env", &all).start().finish()
+    };
+    let zpull = env!("CARGO_BIN_EXE_zpull");
+    let done = check(zpull, &["--bind", "tcp://127.0.0.1:*", "--timeout", "1h"]).expect(0);
+    assert!(done.stderr_text().is_empty(), "bound nothing: {done:?}");
+    let error = check(zpull, &["--bind", "tcp://127.0.0.1:*", "--timout", "1h"])
+        .expect(2)
+        .stderr_text();
+    assert!(
+        error.starts_with("zpull: unexpected argument '--timout' found"),
+        "{error}"
+    );
+    assert_eq!(error.lines().count(), 1, "{error}");
+}
+
+/// A program that is not found is named with its node's line, with the zpattern
+/// binary it nearly names.
+#[test]
+fn a_program_not_found_is_named_with_its_line() {
+    let dir = TempDir::new();
+    let text = THREE_CATS.replace("[\"zpub\",", "[\"zpul\",");
+    let file = lab_file(&dir, "zpul.lab", &text);
+    for command in ["check", "run"] {
+        let error = zlab(&[command, &file]).expect(2).stderr_text();
+        assert_eq!(
+            error.trim_end(),
+            format!("zlab: {file}:5: node 'publisher': program 'zpul' not found in PATH (did you mean 'zpub' or 'zpull'?)"),
+            "{command}"
+        );
+    }
+}
+
+/// `zlab FILE` says how to run the file.
+#[test]
+fn a_lab_file_without_a_command_gets_the_command_suggested() {
+    let file = patterns().join("reqrep.lab");
+    let file = file.to_str().unwrap();
+    let error = zlab(&[file]).expect(2).stderr_text();
+    assert_eq!(
+        error.trim_end(),
+        format!("zlab: '{file}' is not a command: to run the lab, zlab run {file}; to check it, zlab check {file} (see zlab --help)")
+    );
+    let error = zlab(&["frobnicate"]).expect(2).stderr_text();
+    assert!(
+        error.starts_with("zlab: unrecognized subcommand 'frobnicate'"),
+        "{error}"
+    );
+}
+
+/// `make lab LAB=typo` lists the labs and fails, before building anything.
+#[test]
+fn make_lab_with_an_unknown_name_lists_the_labs() {
+    if !Path::new("/usr/bin/make").exists() {
+        println!("SKIPPED: needs make");
+        return;
+    }
+    let manifest = env!("CARGO_MANIFEST_DIR");
+    let done = program(
+        "make",
+        "/usr/bin/make",
+        &[
+            "--no-print-directory",
+            "-C",
+            manifest,
+            "lab",
+            "LAB=no-such-lab",
+        ],
+    )
+    .start()
+    .finish()
+    .expect(2);
+    let error = done.stderr_text();
+    let listed = error
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(
+                "make lab: no lab 'no-such-lab' (no patterns/no-such-lab.lab); the labs are: ",
+            )
+        })
+        .unwrap_or_else(|| panic!("{error}"));
+    let mut listed: Vec<&str> = listed.split(' ').collect();
+    listed.sort_unstable();
+    assert_eq!(listed, shipped(), "{error}");
+}
