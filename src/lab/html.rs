@@ -22,7 +22,7 @@ const COLOURS: [&str; 10] = [
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}\
-th,td:first-child,td.l{text-align:left}.pass{color:#1a7f37}.fail{color:#c62828}\
+th,td:first-child,td.l{text-align:left}.pass{color:#1a7f37}.fail{color:#c62828}.skipped{color:#9a6700}\
 .verdict{font-size:1.3em;font-weight:bold}svg text{font-size:12px}";
 
 impl Report {
@@ -39,7 +39,11 @@ impl Report {
             "<h1>{title}</h1>\n<p>{}</p>",
             escape(&self.description)
         );
-        let class = if self.passed { "pass" } else { "fail" };
+        let class = match (self.passed, &self.skipped) {
+            (true, _) => "pass",
+            (false, Some(_)) => "skipped",
+            (false, None) => "fail",
+        };
         let _ = writeln!(
             page,
             "<p class=\"verdict {class}\">{}</p>",
@@ -331,6 +335,7 @@ mod tests {
             lab: "t".into(),
             description: String::new(),
             passed: true,
+            skipped: None,
             interrupted: false,
             outcome: "completed".into(),
             elapsed_ms: 1000,

@@ -36,8 +36,12 @@ pub struct Report {
     pub lab: String,
     /// The lab's description.
     pub description: String,
-    /// Whether the run completed and every expectation held.
+    /// Whether the run completed, every expectation held, and the lab was not
+    /// skipped.
     pub passed: bool,
+    /// Why the lab is skipped rather than passed: its links' impairment, the point
+    /// of the lab, could not all be applied (the run went ahead without it).
+    pub skipped: Option<String>,
     /// Whether the run was interrupted.
     pub interrupted: bool,
     /// How the run ended, in words.
@@ -101,9 +105,11 @@ impl Report {
         events: Vec<(Duration, Option<String>, String)>,
         network: Vec<String>,
         elapsed: Duration,
+        skipped: Option<String>,
     ) -> Report {
         let checks = checks(plan, live);
-        let passed = outcome == Outcome::Completed && checks.iter().all(|c| c.passed);
+        let held = outcome == Outcome::Completed && checks.iter().all(|c| c.passed);
+        let (passed, skipped) = judge(held, skipped);
         let outcome_text = match &outcome {
             Outcome::Completed => "completed".to_string(),
             Outcome::TimeLimit => format!(
@@ -117,6 +123,7 @@ impl Report {
             lab: plan.lab.name.clone(),
             description: plan.lab.description.clone(),
             passed,
+            skipped,
             interrupted: outcome == Outcome::Interrupted,
             outcome: outcome_text,
             elapsed_ms: millis(elapsed),
@@ -183,7 +190,7 @@ impl Report {
         out
     }
 
-    /// `verdict: PASS - ...` or `verdict: FAIL - ...`.
+    /// `verdict: PASS - ...`, `verdict: SKIPPED - why; ...` or `verdict: FAIL - ...`.
     pub fn verdict(&self) -> String {
         let held = self.checks.iter().filter(|c| c.passed).count();
         let seconds = self.elapsed_ms as f64 / 1000.0;
@@ -193,6 +200,8 @@ impl Report {
         );
         if self.passed {
             format!("verdict: PASS - {summary}")
+        } else if let Some(why) = &self.skipped {
+            format!("verdict: SKIPPED - {why}; {summary}")
         } else if self.outcome == "completed" {
             format!("verdict: FAIL - {summary}")
         } else {
@@ -234,6 +243,14 @@ impl Report {
     }
 }
 
+/// Passed, skipped (and why) or failed, for a run whose expectations all `held` (or
+/// not) and whose impairment was `skipped` (or not): a run that failed is a
+/// failure, impairment or not.
+fn judge(held: bool, skipped: Option<String>) -> (bool, Option<String>) {
+    let skipped = skipped.filter(|_| held);
+    (held && skipped.is_none(), skipped)
+}
+
 fn node_report(plan: &Plan, i: usize, live: &Live) -> NodeReport {
     let node = &plan.lab.nodes[plan.instances[i].node];
     let (sent, received) = live.counts();
@@ -270,5 +287,51 @@ fn node_report(plan: &Plan, i: usize, live: &Live) -> NodeReport {
             Vec::new()
         },
         samples: live.samples.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(skipped: Option<&str>, held: bool) -> Report {
+        let check = Check {
+            node: "n".into(),
+            expected: "exit 0".into(),
+            passed: held,
+            found: "exit 0".into(),
+        };
+        let (passed, skipped) = judge(held, skipped.map(String::from));
+        Report {
+            lab: "t".into(),
+            description: String::new(),
+            passed,
+            skipped,
+            interrupted: false,
+            outcome: "completed".into(),
+            elapsed_ms: 1500,
+            network: Vec::new(),
+            nodes: Vec::new(),
+            checks: vec![check],
+            events: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_lab_without_its_impairment_is_skipped_not_passed() {
+        let why = "delay 20ms NOT applied: this kernel has no netem qdisc (sch_netem)";
+        assert_eq!(
+            report(Some(why), true).verdict(),
+            format!("verdict: SKIPPED - {why}; 1 of 1 expectations held (1.5s)")
+        );
+        assert_eq!(
+            report(None, true).verdict(),
+            "verdict: PASS - 1 of 1 expectations held (1.5s)"
+        );
+        // A failure is a failure, impairment or not.
+        assert_eq!(
+            report(Some(why), false).verdict(),
+            "verdict: FAIL - 0 of 1 expectations held (1.5s)"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! has exited, and stop everything that was started on every way out.
 
 use super::addresses::Addresses;
-use super::netns::Network;
+use super::netns::{Network, Setup};
 use super::observe::{Observer, Row, RunOptions};
 use super::plan::{Arg, Part, Plan};
 use super::process::{Child, Launch, Output};
@@ -36,7 +36,11 @@ impl Plan {
         )?;
         ensure_open_files(self)?;
         let dir = LabDir::create()?;
-        let (network, mut notes) = Network::setup(&self.lab)?;
+        let Setup {
+            network,
+            mut notes,
+            skipped,
+        } = Network::setup(&self.lab)?;
         for note in &notes {
             observer.note(Duration::ZERO, None, note);
         }
@@ -54,7 +58,7 @@ impl Plan {
         );
         let elapsed = run.clock();
         Ok(Report::build(
-            self, &run.live, outcome, run.events, notes, elapsed,
+            self, &run.live, outcome, run.events, notes, elapsed, skipped,
         ))
     }
 }

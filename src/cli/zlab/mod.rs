@@ -4,11 +4,12 @@
 //! failure is named), the time limit passed, the topology could not come up, or
 //! the `--report` page could not be written at the end; 2 for a lab file that is
 //! missing, unreadable, past a bound or bad, a program not found, a zpattern
-//! node's arguments refused by its binary, a `--report`
-//! path that cannot be written, namespaces required but unavailable, too few open
-//! files allowed, or bad usage; 130 when
-//! interrupted. The report goes to stdout (a table, or JSON with `--json`), live
-//! progress to stderr.
+//! node's arguments refused by its binary, a `--report` path that cannot be
+//! written, namespaces required but unavailable, too few open files allowed, or
+//! bad usage; 4 when the lab is skipped (every expectation held, but its links'
+//! impairment, the lab's point, could not all be applied); 130 when interrupted.
+//! The report goes to stdout (a table, or JSON with `--json`), live progress to
+//! stderr.
 
 mod live;
 
@@ -69,6 +70,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "DUR", default_value = "2s", value_parser = crate::cli::args::duration_arg)]
     pub grace: Duration,
 }
+
+/// The exit code of a lab skipped because its impairment could not be applied.
+const SKIPPED: u8 = 4;
 
 /// Parse the arguments, run, print, choose the exit code.
 pub fn main() -> ExitCode {
@@ -134,6 +138,8 @@ fn run(args: &RunArgs) -> Result<u8> {
         130
     } else if report.passed {
         0
+    } else if report.skipped.is_some() {
+        SKIPPED
     } else {
         1
     };
