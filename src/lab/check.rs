@@ -182,12 +182,13 @@ pub(super) fn binders(
 /// Binders start before connectors: the "waits for" graph between nodes has no
 /// cycle. Nodes are taken in the order they can start (a node once every endpoint
 /// it connects to has all its binders started; an endpoint once its last binder
-/// is), each node and endpoint once: what is never taken is a cycle.
+/// is), each node and endpoint once: what is never taken is a cycle. Returns the
+/// nodes in an order they can start in.
 pub(super) fn order(
     lab: &Lab,
     nodes: &[NodePlan],
     instances: &[Instance],
-) -> std::result::Result<(), String> {
+) -> std::result::Result<Vec<usize>, String> {
     // Per endpoint: the nodes binding it, and those connecting to it.
     let mut binding: BTreeMap<&str, usize> = BTreeMap::new();
     let mut connecting: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -206,8 +207,10 @@ pub(super) fn order(
     }
     let mut ready: Vec<usize> = (0..nodes.len()).filter(|&n| waits[n] == 0).collect();
     let mut started = vec![false; nodes.len()];
+    let mut order = Vec::with_capacity(nodes.len());
     while let Some(n) = ready.pop() {
         started[n] = true;
+        order.push(n);
         for endpoint in &instances[nodes[n].instances.start].binds {
             let left = binding.entry(endpoint.as_str()).or_default();
             *left = left.saturating_sub(1);
@@ -227,7 +230,7 @@ pub(super) fn order(
         .map(|n| lab.nodes[n].name.as_str())
         .collect();
     if stuck.is_empty() {
-        Ok(())
+        Ok(order)
     } else {
         Err(format!(
             "nodes {} wait for each other's endpoints: nothing can start first",

@@ -4,7 +4,8 @@
 
 use super::observe::Observer;
 use super::run::Run;
-use super::spec::{FaultAction, Signal};
+use super::spec::FaultAction;
+use super::topology::signal_name;
 
 impl Run<'_> {
     pub(super) fn restart_pending(&self, instance: usize) -> bool {
@@ -62,14 +63,5 @@ impl Run<'_> {
                 }
             }
         }
-    }
-}
-fn signal_name(signal: Signal) -> &'static str {
-    match signal {
-        Signal::Kill => "SIGKILL",
-        Signal::Term => "SIGTERM",
-        Signal::Int => "SIGINT",
-        Signal::Stop => "SIGSTOP",
-        Signal::Cont => "SIGCONT",
     }
 }

@@ -57,6 +57,8 @@ mod check;
 mod expect;
 mod faults;
 mod html;
+mod map;
+mod markup;
 mod netns;
 mod observe;
 mod parse;
@@ -68,6 +70,7 @@ mod run;
 mod setup;
 mod spec;
 mod state;
+mod topology;
 mod watchdog;
 
 pub use expect::Check;
@@ -80,3 +83,4 @@ pub use spec::{
     NetnsPolicy, Node, Signal, DEFAULT_TIME_LIMIT,
 };
 pub use state::Sample;
+pub use topology::{Topology, TopologyEndpoint, TopologyFault, TopologyNode};

@@ -48,6 +48,9 @@ pub struct Plan {
     pub(crate) fault_targets: Vec<Vec<usize>>,
     /// For each instance, the restart faults aimed at it.
     pub(crate) restarts_of: Vec<Vec<usize>>,
+    /// The nodes in an order they can start in: each after the binders of what it
+    /// connects to.
+    pub(crate) order: Vec<usize>,
 }
 
 /// What the runner needs to know about one node beyond its spec.
@@ -140,7 +143,7 @@ impl Lab {
         check::binders(&self, &nodes, &instances, &binders)
             .map_err(|(i, m)| at(Table::Node(i), m))?;
         check::quiet_binders(&self, &nodes, &instances).map_err(|(i, m)| at(Table::Node(i), m))?;
-        check::order(&self, &nodes, &instances).map_err(|m| at(Table::Lab, m))?;
+        let order = check::order(&self, &nodes, &instances).map_err(|m| at(Table::Lab, m))?;
         if self.faults.len() > MAX_FAULTS {
             let m = format!(
                 "{} faults: at most {MAX_FAULTS} are allowed",
@@ -182,6 +185,7 @@ impl Lab {
             binders,
             fault_targets,
             restarts_of,
+            order,
         })
     }
 }

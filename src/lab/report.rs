@@ -7,6 +7,7 @@ use super::expect::{checks, Check};
 use super::plan::Plan;
 use super::run::{millis, state_text};
 use super::state::{Exit, Live, Sample};
+use super::topology::Topology;
 use serde::Serialize;
 use std::fmt::Write;
 use std::time::Duration;
@@ -56,6 +57,8 @@ pub struct Report {
     pub checks: Vec<Check>,
     /// Starts, bound endpoints, exits, faults, in time order.
     pub events: Vec<Event>,
+    /// The lab's nodes, endpoints and faults, and who binds and connects what.
+    pub topology: Topology,
 }
 
 /// One instance's part of the report.
@@ -64,6 +67,8 @@ pub struct Report {
 pub struct NodeReport {
     /// Instance name (`NAME` or `NAME.N`).
     pub name: String,
+    /// The name of its node (`NAME`).
+    pub node: String,
     /// How it ended: `exited 0`, `stopped`, `killed (fault)`, ...
     pub state: String,
     /// Its exit code, if it exited by itself.
@@ -140,6 +145,7 @@ impl Report {
                     text,
                 })
                 .collect(),
+            topology: Topology::of(plan),
         }
     }
 
@@ -262,6 +268,7 @@ fn node_report(plan: &Plan, i: usize, live: &Live) -> NodeReport {
         .collect();
     NodeReport {
         name: plan.instances[i].name.clone(),
+        node: node.name.clone(),
         state: state_text(live),
         exit_code: match live.exit {
             Some(Exit::Code(code)) => Some(code),
@@ -314,6 +321,7 @@ mod tests {
             nodes: Vec::new(),
             checks: vec![check],
             events: Vec::new(),
+            topology: Topology::default(),
         }
     }
 

@@ -104,12 +104,152 @@ fn three_stage_lab_passes_with_the_sinks_verdict() {
     );
 }
 
+/// The three-stage-kill lab passes, and its HTML report draws its topology (five
+/// nodes with their replica counts, four endpoints, who binds and who connects, the
+/// faults on resize) and one rate line per node, not per replica.
 #[test]
-fn three_stage_kill_lab_passes_with_the_missing_items_named() {
-    let text = run_shipped("three-stage-kill").lines().join("\n");
+fn three_stage_kill_lab_passes_with_the_missing_items_named_and_drawn() {
+    let dir = TempDir::new();
+    let html = dir.path().join("report.html");
+    let file = patterns().join("three-stage-kill.lab");
+    let done = zlab(&[
+        "run",
+        "--quiet",
+        "--report",
+        html.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ])
+    .expect(0);
+    let text = done.lines().join("\n");
     assert!(text.contains("resize.2    killed (fault)"), "{text}");
     assert!(text.contains(": incomplete: "), "{text}");
     assert!(!text.contains("each exactly once"), "{text}");
+
+    let page = std::fs::read_to_string(&html).unwrap();
+    let map = Svg::find(&page, "topology");
+    let nodes: Vec<(String, String)> = map
+        .elements("<g class=\"node\"")
+        .iter()
+        .map(|e| (e.get("data-node"), e.get("data-replicas")))
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("sink", "1"),
+        ("upload", "5"),
+        ("resize", "4"),
+        ("download", "3"),
+        ("source", "1"),
+    ]
+    .iter()
+    .map(|(n, r)| (n.to_string(), r.to_string()))
+    .collect();
+    assert_eq!(nodes, expected);
+    let endpoints: Vec<String> = map
+        .elements("<g class=\"endpoint\"")
+        .iter()
+        .map(|e| e.get("data-endpoint"))
+        .collect();
+    assert_eq!(endpoints, ["download", "resize", "sink", "upload"]);
+    let edges = |start: &str| -> std::collections::BTreeSet<(String, String)> {
+        map.elements(start)
+            .iter()
+            .map(|e| (e.get("data-node"), e.get("data-endpoint")))
+            .collect()
+    };
+    let pairs = |list: &[(&str, &str)]| -> std::collections::BTreeSet<(String, String)> {
+        list.iter()
+            .map(|(n, e)| (n.to_string(), e.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        edges("<line class=\"binds\""),
+        pairs(&[
+            ("sink", "sink"),
+            ("upload", "upload"),
+            ("resize", "resize"),
+            ("download", "download"),
+        ])
+    );
+    assert_eq!(
+        edges("<g class=\"connects\""),
+        pairs(&[
+            ("upload", "sink"),
+            ("resize", "upload"),
+            ("download", "resize"),
+            ("source", "download"),
+        ])
+    );
+    let faults: Vec<(String, String, String)> = map
+        .elements("<text class=\"fault\"")
+        .iter()
+        .map(|e| {
+            (
+                e.get("data-target"),
+                e.get("data-action"),
+                e.get("data-at-ms"),
+            )
+        })
+        .collect();
+    let fault = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(
+        faults,
+        [
+            fault("resize.2", "SIGSTOP", "1000"),
+            fault("resize.2", "SIGKILL", "2000")
+        ]
+    );
+    // The rate chart: a line per node, a band per replicated node.
+    let chart = Svg::find(&page, "timeline");
+    let lines: Vec<String> = chart
+        .elements("<polyline ")
+        .iter()
+        .map(|e| e.get("data-node"))
+        .collect();
+    assert_eq!(lines, ["sink", "upload", "resize", "download", "source"]);
+    let bands: Vec<String> = chart
+        .elements("<polygon class=\"band\"")
+        .iter()
+        .map(|e| e.get("data-node"))
+        .collect();
+    assert_eq!(bands, ["upload", "resize", "download"]);
+}
+
+/// One `<svg id="ID">...</svg>` of a page.
+struct Svg(String);
+
+/// The start tag of an element, to read its attributes.
+struct Element(String);
+
+impl Svg {
+    fn find(page: &str, id: &str) -> Svg {
+        let start = page
+            .find(&format!("<svg id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no <svg id=\"{id}\"> in the page"));
+        let end = page[start..].find("</svg>").expect("a closed svg") + start;
+        Svg(page[start..end].to_string())
+    }
+
+    /// The start tags that begin with `start`, in order.
+    fn elements(&self, start: &str) -> Vec<Element> {
+        self.0
+            .match_indices(start)
+            .map(|(at, _)| {
+                let tag = &self.0[at..];
+                Element(tag[..tag.find('>').unwrap_or(tag.len())].to_string())
+            })
+            .collect()
+    }
+}
+
+impl Element {
+    /// The value of attribute `name` (empty if it has none).
+    fn get(&self, name: &str) -> String {
+        self.0
+            .split(&format!(" {name}=\""))
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_default()
+            .to_string()
+    }
 }
 
 #[test]
@@ -979,9 +1119,18 @@ fn the_html_report_renders_in_headless_chromium() {
     let done = chromium_on(chromium, &dir, &url, &["--dump-dom"]);
     let dom = done.lines().join("\n");
     assert!(dom.contains("<svg id=\"timeline\""), "{done:?}");
-    for node in ["dryer.1", "dryer.2", "washer"] {
+    assert!(dom.contains("<svg id=\"topology\""), "{done:?}");
+    for (node, replicas) in [("dryer", 2), ("washer", 1)] {
         assert!(
-            dom.contains(&format!("<polyline data-node=\"{node}\"")),
+            dom.contains(&format!(
+                "<polyline data-node=\"{node}\" data-replicas=\"{replicas}\""
+            )),
+            "{node}: {dom}"
+        );
+        assert!(
+            dom.contains(&format!(
+                "<g class=\"node\" data-node=\"{node}\" data-replicas=\"{replicas}\""
+            )),
             "{node}: {dom}"
         );
     }
@@ -1376,4 +1525,46 @@ fn make_lab_with_an_unknown_name_lists_the_labs() {
     let mut listed: Vec<&str> = listed.split(' ').collect();
     listed.sort_unstable();
     assert_eq!(listed, shipped(), "{error}");
+}
+
+/// Without a terminal, the live view prints one short line per event and the
+/// totals now and then, never a line per node joined into one: with 21 processes,
+/// and a command line of 20 endpoints, no line passes 160 characters.
+#[test]
+fn the_live_view_without_a_terminal_prints_short_lines() {
+    let text = r#"
+name = "wide"
+time_limit = "30s"
+[endpoints]
+q = {}
+[[node]]
+name = "a-worker-with-a-rather-long-name"
+replicas = 20
+run = ["zpull", "--bind", "{q}", "--timeout", "2s"]
+[[node]]
+name = "source"
+run = ["zpush", "--connect", "{q}", "--data", "x", "--count", "300", "--interval", "5ms"]
+"#;
+    let dir = TempDir::new();
+    let file = lab_file(&dir, "wide.lab", text);
+    let done = zlab(&["run", &file]).expect(0);
+    let longest = done
+        .stderr
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    assert!(longest <= 160, "a line of {longest}: {:#?}", done.stderr);
+    let started = done
+        .stderr
+        .iter()
+        .find(|l| l.contains("source: started"))
+        .expect("the source's start");
+    assert!(started.ends_with("..."), "cut: {started}");
+    let totals = done
+        .stderr
+        .iter()
+        .filter(|l| l.contains("] 21 processes: "))
+        .count();
+    assert!(totals > 0, "{:#?}", done.stderr);
 }

@@ -56,7 +56,8 @@ pub struct RunArgs {
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Also write the report as a self-contained HTML page with a rate timeline.
+    /// Also write the report as a self-contained HTML page: the lab's map (who
+    /// binds and connects what, the faults) and each node's message rate.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// No live progress on stderr.
