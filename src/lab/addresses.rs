@@ -2,8 +2,9 @@
 //! ipc file in the lab's directory, or the address it reported before a restart),
 //! and what each connector connects to (the reported address, seen from its host).
 
+use super::instance::{Arg, Part};
 use super::netns::Network;
-use super::plan::{Arg, Part, Plan};
+use super::plan::Plan;
 use super::spec::LabTransport;
 use super::state::Live;
 use crate::endpoint::{Endpoint, Transport};

@@ -5,9 +5,10 @@
 //! option is then one line naming the node, `FILE:LINE: node 'x': zpull: unexpected
 //! argument '--timout' found ...`, instead of a failed run.
 
+use super::instance::{Arg, Part};
 use super::observe::RunOptions;
-use super::parse::Table;
-use super::plan::{Arg, Part, Plan};
+use super::origin::Table;
+use super::plan::Plan;
 use super::setup::resolve_programs;
 use super::spec::LabTransport;
 use crate::error::Result;

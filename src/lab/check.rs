@@ -1,7 +1,7 @@
 //! The checks a lab must pass before it runs, each returning a message that names
 //! the node, fault or link and the field at fault ([`Lab::plan`] adds the place).
 
-use super::plan::{binary_of, is_identifier, Arg, Instance, NodePlan, Part, DIR, REPLICA};
+use super::instance::{binary_of, is_identifier, Arg, Instance, NodePlan, Part, DIR, REPLICA};
 use super::spec::{
     check_rate, Count, Fault, FaultAction, Lab, LabTransport, Link, NetnsPolicy, Node,
 };
@@ -423,6 +423,7 @@ pub(super) fn hosts(
 
 #[cfg(test)]
 mod tests {
+    use super::super::limits::{MAX_FAULTS, MAX_LINKS};
     use super::*;
 
     fn plan_error(text: &str) -> String {
@@ -536,22 +537,22 @@ mod tests {
     fn faults_and_links_are_bounded_in_number() {
         let mut text =
             format!("{HEAD}[[node]]\nname = \"p\"\nrun = [\"zpub\", \"--bind\", \"{{news}}\"]\n");
-        for _ in 0..=crate::lab::MAX_FAULTS {
+        for _ in 0..=MAX_FAULTS {
             text.push_str("[[fault]]\nat = \"1s\"\nkill = \"p\"\n");
         }
         // The fault past the bound is named by its line.
-        let line = 6 + 3 * crate::lab::MAX_FAULTS + 1;
+        let line = 6 + 3 * MAX_FAULTS + 1;
         assert_eq!(
             plan_error(&text),
             format!("t.lab:{line}: 1001 faults: at most 1000 are allowed")
         );
         let mut text = "name = \"t\"\nnetns = \"optional\"\n".to_string();
-        for k in 0..=crate::lab::MAX_LINKS {
+        for k in 0..=MAX_LINKS {
             text.push_str(&format!(
                 "[[node]]\nname = \"n{k}\"\nhost = \"h{k}\"\nrun = [\"true\"]\n"
             ));
         }
-        for k in 0..=crate::lab::MAX_LINKS {
+        for k in 0..=MAX_LINKS {
             text.push_str(&format!("[[link]]\nbetween = [\"h0\", \"h{}\"]\n", k + 1));
         }
         assert!(plan_error(&text).ends_with(": 257 links: at most 256 are allowed"));

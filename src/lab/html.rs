@@ -398,7 +398,6 @@ fn axes(x_max: f64, y_max: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::Sample;
 
     /// Instance `name` of node `node`, sending `per_second` messages a second.
     fn instance(name: &str, node: &str, per_second: u64) -> NodeReport {
@@ -440,7 +439,7 @@ mod tests {
             nodes: (0..nodes).map(|k| node(&format!("n.{k}"))).collect(),
             checks: Vec::new(),
             events,
-            topology: crate::lab::Topology::default(),
+            topology: super::super::topology::Topology::default(),
         }
     }
 

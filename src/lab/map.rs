@@ -261,8 +261,8 @@ fn legend() -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::spec::Lab;
     use super::*;
-    use crate::lab::Lab;
 
     fn topology(text: &str) -> Topology {
         let plan = Lab::parse(text, "t.lab").unwrap().plan().unwrap();

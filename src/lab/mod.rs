@@ -57,10 +57,13 @@ mod check;
 mod expect;
 mod faults;
 mod html;
+mod instance;
+mod limits;
 mod map;
 mod markup;
 mod netns;
 mod observe;
+mod origin;
 mod parse;
 mod plan;
 mod process;
@@ -74,9 +77,10 @@ mod topology;
 mod watchdog;
 
 pub use expect::Check;
+pub use instance::BINARIES;
+pub use limits::{MAX_FAULTS, MAX_INPUT_FILE, MAX_LAB_FILE, MAX_LINKS, MAX_PROCESSES};
 pub use observe::{Observer, Quiet, Row, RunOptions};
-pub use parse::MAX_LAB_FILE;
-pub use plan::{Plan, BINARIES, MAX_FAULTS, MAX_INPUT_FILE, MAX_LINKS, MAX_PROCESSES};
+pub use plan::Plan;
 pub use report::{Event, NodeReport, Outcome, Report};
 pub use spec::{
     Count, EndpointSpec, ExitCodes, Expect, Fault, FaultAction, Lab, LabTransport, Link,

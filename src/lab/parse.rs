@@ -2,54 +2,16 @@
 //! `FILE:LINE:COL: message` for syntax and type errors and `FILE:LINE: node 'x': ...`
 //! for the checks made later by the planner.
 
+use super::limits::MAX_LAB_FILE;
+use super::origin::Origin;
 use super::spec::Lab;
 use crate::error::{Error, Result};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use std::io::Read;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use toml::Spanned;
-
-/// Where a lab was read from: its file, and the first line of each `[[node]]`,
-/// `[[fault]]` and `[[link]]` table, so that later errors can name their line.
-#[derive(Clone, Debug)]
-pub(crate) struct Origin {
-    pub(crate) path: PathBuf,
-    node_lines: Vec<usize>,
-    fault_lines: Vec<usize>,
-    link_lines: Vec<usize>,
-}
-
-/// Which table of a lab an error is about.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Table {
-    Lab,
-    Node(usize),
-    Fault(usize),
-    Link(usize),
-}
-
-impl Origin {
-    /// `FILE:LINE` of `table`, or just `FILE`.
-    pub(crate) fn place(&self, table: Table) -> String {
-        let line = match table {
-            Table::Lab => None,
-            Table::Node(i) => self.node_lines.get(i),
-            Table::Fault(i) => self.fault_lines.get(i),
-            Table::Link(i) => self.link_lines.get(i),
-        };
-        match line {
-            Some(line) => format!("{}:{line}", self.path.display()),
-            None => self.path.display().to_string(),
-        }
-    }
-
-    /// The directory relative paths in the file are read from.
-    pub(crate) fn dir(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new("."))
-    }
-}
 
 /// Just the positions of the repeated tables.
 #[derive(Deserialize)]
@@ -61,10 +23,6 @@ struct Positions {
     #[serde(default)]
     link: Vec<Spanned<IgnoredAny>>,
 }
-
-/// The largest lab file read (16 MiB): a lab is a page of TOML, with perhaps some
-/// input text; anything near this is a mistake (`/dev/zero`), not a lab.
-pub const MAX_LAB_FILE: u64 = 16 << 20;
 
 impl Lab {
     /// Read a lab file. A file that is missing, unreadable, larger than
@@ -177,6 +135,7 @@ mod tests {
 
     #[test]
     fn tables_remember_their_lines() {
+        use super::super::origin::Table;
         let lab = Lab::parse(
             "name = \"x\"\n\n[[node]]\nname = \"a\"\nrun = [\"zsub\"]\n\n[[node]]\nname = \"b\"\nrun = [\"zpub\"]\n",
             "t.lab",

@@ -4,39 +4,18 @@
 //! error names the node (and, for a file, its line) and the field at fault.
 
 use super::check;
-use super::parse::Table;
+use super::instance::{
+    binary_of, is_identifier, Arg, Input, Instance, NodePlan, Part, DIR, REPLICA,
+};
+use super::limits::{check_input_file, MAX_FAULTS, MAX_LINKS, MAX_PROCESSES};
+use super::origin::Table;
 use super::spec::{FaultAction, Lab, Node};
 use crate::error::{Error, Result};
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
-use std::path::PathBuf;
-use std::sync::Arc;
 
-/// The zpattern binaries: found next to the running program, given `--stats`, and
-/// able to report counts.
-pub const BINARIES: [&str; 6] = ["zpub", "zsub", "zreq", "zrep", "zpush", "zpull"];
-
-/// The most processes a lab may run at once: its nodes' replicas added up. Each
-/// costs zlab three pipes and as many threads while it runs.
-pub const MAX_PROCESSES: usize = 1000;
-
-/// The most `[[fault]]` tables a lab may have.
-pub const MAX_FAULTS: usize = 1000;
-
-/// The most `[[link]]` tables a lab may have (each gets a /24 of 10.77.0.0/16).
-pub const MAX_LINKS: usize = 256;
-
-/// The largest `input_file` a node may be given (1 GiB). The file is handed to the
-/// node as its standard input, never read by zlab; the bound keeps a mistake (a
-/// disk image, a log that grows) out of a lab.
-pub const MAX_INPUT_FILE: u64 = 1 << 30;
-
-/// Placeholders that are not endpoints.
-pub(crate) const REPLICA: &str = "replica";
-pub(crate) const DIR: &str = "dir";
-
-/// A checked lab, ready to run: see [`Plan::run`](crate::lab::Plan::run).
+/// A checked lab, ready to run: see [`Plan::run`].
 #[derive(Debug)]
 pub struct Plan {
     pub(crate) lab: Lab,
@@ -51,64 +30,6 @@ pub struct Plan {
     /// The nodes in an order they can start in: each after the binders of what it
     /// connects to.
     pub(crate) order: Vec<usize>,
-}
-
-/// What the runner needs to know about one node beyond its spec.
-#[derive(Debug)]
-pub(crate) struct NodePlan {
-    /// The zpattern binary the node runs, if it runs one.
-    pub(crate) binary: Option<&'static str>,
-    /// Its instances: replicas are planned one after the other.
-    pub(crate) instances: Range<usize>,
-    /// Standard input: `input` or `input_file`.
-    pub(crate) input: Option<Input>,
-    pub(crate) ready: Option<Regex>,
-    pub(crate) stdout: Vec<(String, Regex)>,
-    pub(crate) stdout_all: Option<(String, Regex)>,
-    pub(crate) stderr: Vec<(String, Regex)>,
-}
-
-/// A node's standard input.
-#[derive(Clone, Debug)]
-pub(crate) enum Input {
-    /// The text of `input`, shared by every start of every replica.
-    Text(Arc<[u8]>),
-    /// `input_file`, checked to be a regular file of at most [`MAX_INPUT_FILE`]
-    /// bytes, opened at each start and handed over as the node's stdin.
-    File(PathBuf),
-}
-
-/// One process to start: a node's replica.
-#[derive(Debug)]
-pub(crate) struct Instance {
-    /// `NAME`, or `NAME.N` for a replicated node.
-    pub(crate) name: String,
-    pub(crate) node: usize,
-    pub(crate) replica: u32,
-    pub(crate) args: Vec<Arg>,
-    /// Endpoints this instance binds; it is ready once it reported them all.
-    pub(crate) binds: Vec<String>,
-    /// Endpoints it connects to; it starts once all their binders are ready.
-    pub(crate) connects: Vec<String>,
-}
-
-/// One argument of a node's command line.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Arg {
-    /// One argument made of text and placeholders.
-    One(Vec<Part>),
-    /// `--connect {ep}`: the option and endpoint once per binder of `ep`.
-    Each { option: String, endpoint: String },
-}
-
-/// A piece of an argument.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Part {
-    Text(String),
-    Bind(String),
-    Connect(String),
-    Replica,
-    Dir,
 }
 
 impl Lab {
@@ -278,49 +199,6 @@ fn node_plan(lab: &Lab, node: &Node) -> std::result::Result<NodePlan, String> {
     })
 }
 
-/// Whether `path`, with `metadata`, can be a node's `input_file`: a regular file
-/// (not a pipe, a device or a directory, which could block the node or never end)
-/// of at most [`MAX_INPUT_FILE`] bytes. The error names the file.
-pub(crate) fn check_input_file(
-    path: &std::path::Path,
-    metadata: &std::fs::Metadata,
-) -> std::result::Result<(), String> {
-    use std::os::unix::fs::FileTypeExt;
-    let kind = metadata.file_type();
-    let what = if kind.is_file() {
-        None
-    } else if kind.is_dir() {
-        Some("a directory")
-    } else if kind.is_fifo() {
-        Some("a named pipe")
-    } else if kind.is_char_device() || kind.is_block_device() {
-        Some("a device")
-    } else if kind.is_socket() {
-        Some("a socket")
-    } else {
-        Some("not a file")
-    };
-    if let Some(what) = what {
-        return Err(format!(
-            "{} is {what}: only a regular file can be a node's input",
-            path.display()
-        ));
-    }
-    if metadata.len() > MAX_INPUT_FILE {
-        return Err(format!(
-            "{} has {} bytes: at most {MAX_INPUT_FILE} (1 GiB) are allowed",
-            path.display(),
-            metadata.len()
-        ));
-    }
-    Ok(())
-}
-
-/// The zpattern binary `program` names, if it is one given by bare name.
-pub(crate) fn binary_of(program: &str) -> Option<&'static str> {
-    BINARIES.iter().copied().find(|b| *b == program)
-}
-
 /// Split a node's arguments into text and placeholders.
 fn split_args(lab: &Lab, node: &Node) -> std::result::Result<Vec<Arg>, String> {
     let mut args = Vec::new();
@@ -413,14 +291,6 @@ fn check_endpoint(lab: &Lab, name: &str) -> std::result::Result<(), String> {
     }
 }
 
-pub(crate) fn is_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
-
 /// One instance per replica.
 fn expand(node_index: usize, node: &Node, args: &[Arg]) -> Vec<Instance> {
     let mut binds = BTreeSet::new();
@@ -475,8 +345,8 @@ fn binders(instances: &[Instance]) -> BTreeMap<String, Vec<usize>> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::spec::LabTransport;
     use super::*;
-    use crate::lab::spec::LabTransport;
 
     #[test]
     fn connect_options_repeat_for_each_binder() {

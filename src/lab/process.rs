@@ -4,7 +4,8 @@
 //! has its stdout and stderr read line by line on threads that send [`Output`] to
 //! the runner.
 
-use super::plan::{check_input_file, Input};
+use super::instance::Input;
+use super::limits::check_input_file;
 use super::watchdog::Watchdog;
 use crate::sys;
 use std::fs::File;

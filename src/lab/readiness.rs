@@ -5,7 +5,8 @@
 
 use super::observe::Observer;
 use super::report::Outcome;
-use super::run::{millis, Run};
+use super::run::Run;
+use super::state::millis;
 use std::time::Duration;
 
 /// How long a binder may run without reporting its endpoints before zlab says

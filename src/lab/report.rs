@@ -5,8 +5,7 @@
 
 use super::expect::{checks, Check};
 use super::plan::Plan;
-use super::run::{millis, state_text};
-use super::state::{Exit, Live, Sample};
+use super::state::{millis, state_text, Exit, Live, Sample};
 use super::topology::Topology;
 use serde::Serialize;
 use std::fmt::Write;

@@ -1,9 +1,10 @@
 //! What a run needs before its first node starts: each node's program found, and
 //! the lab's temporary directory; and how a command line is shown.
 
+use super::instance::BINARIES;
 use super::observe::RunOptions;
-use super::parse::Table;
-use super::plan::{Plan, BINARIES};
+use super::origin::Table;
+use super::plan::Plan;
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
