@@ -269,57 +269,9 @@ fn timeline(nodes: &[NodeReport], events: &[Event], elapsed_ms: u64) -> String {
     let mut row = 0;
     for (k, series) in all.iter().enumerate() {
         let (colour, dash) = style(k, all.len());
-        let name = escape(&series.name);
-        if !series.band.is_empty() {
-            let upper = series.band.iter().map(|&(t, _, hi)| (t, hi));
-            let lower = series.band.iter().rev().map(|&(t, lo, _)| (t, lo));
-            let points: Vec<String> = upper
-                .chain(lower)
-                .map(|(t, r)| format!("{:.1},{:.1}", plot.x(t), plot.y(r)))
-                .collect();
-            let _ = writeln!(
-                svg,
-                "<polygon class=\"band\" data-node=\"{name}\" fill=\"{colour}\" fill-opacity=\"0.18\" stroke=\"none\" points=\"{}\"/>",
-                points.join(" ")
-            );
-        }
-        let coords: Vec<String> = series
-            .total
-            .iter()
-            .map(|&(t, r)| format!("{:.1},{:.1}", plot.x(t), plot.y(r)))
-            .collect();
-        let _ = writeln!(
-            svg,
-            "<polyline data-node=\"{name}\" data-replicas=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-dasharray=\"{dash}\" stroke-width=\"2\" points=\"{}\"/>",
-            series.replicas,
-            coords.join(" ")
-        );
-        let label = match series.replicas {
-            1 => name.clone(),
-            n => format!("{name} \u{d7}{n}, sum"),
-        };
-        let (lx, ly) = (PLOT_RIGHT + 16.0, TOP + LEGEND_ROW * row as f64);
-        let _ = writeln!(
-            svg,
-            "<line x1=\"{lx:.0}\" y1=\"{:.0}\" x2=\"{:.0}\" y2=\"{:.0}\" stroke=\"{colour}\" stroke-dasharray=\"{dash}\" stroke-width=\"2\"/><text x=\"{:.0}\" y=\"{:.0}\">{label}</text>",
-            ly + 2.0,
-            lx + 24.0,
-            ly + 2.0,
-            lx + 30.0,
-            ly + 6.0,
-        );
-        row += 1;
-        if !series.band.is_empty() {
-            let ly = TOP + LEGEND_ROW * row as f64;
-            let _ = writeln!(
-                svg,
-                "<rect x=\"{lx:.0}\" y=\"{:.0}\" width=\"24\" height=\"8\" fill=\"{colour}\" fill-opacity=\"0.18\"/><text x=\"{:.0}\" y=\"{:.0}\">per replica, min-max</text>",
-                ly - 2.0,
-                lx + 30.0,
-                ly + 6.0,
-            );
-            row += 1;
-        }
+        svg.push_str(&draw_series(series, &plot, &colour, dash));
+        svg.push_str(&legend_entry(series, row, &colour, dash));
+        row += if series.band.is_empty() { 1 } else { 2 };
     }
     if all.is_empty() {
         let _ = writeln!(
@@ -331,6 +283,61 @@ fn timeline(nodes: &[NodeReport], events: &[Event], elapsed_ms: u64) -> String {
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+/// A node's line, and its band when it has replicas.
+fn draw_series(series: &Series, plot: &Plot, colour: &str, dash: &str) -> String {
+    let mut out = String::new();
+    let name = escape(&series.name);
+    let point = |t: f64, r: f64| format!("{:.1},{:.1}", plot.x(t), plot.y(r));
+    if !series.band.is_empty() {
+        let upper = series.band.iter().map(|&(t, _, hi)| point(t, hi));
+        let lower = series.band.iter().rev().map(|&(t, lo, _)| point(t, lo));
+        let points: Vec<String> = upper.chain(lower).collect();
+        let _ = writeln!(
+            out,
+            "<polygon class=\"band\" data-node=\"{name}\" fill=\"{colour}\" fill-opacity=\"0.18\" stroke=\"none\" points=\"{}\"/>",
+            points.join(" ")
+        );
+    }
+    let coords: Vec<String> = series.total.iter().map(|&(t, r)| point(t, r)).collect();
+    let _ = writeln!(
+        out,
+        "<polyline data-node=\"{name}\" data-replicas=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-dasharray=\"{dash}\" stroke-width=\"2\" points=\"{}\"/>",
+        series.replicas,
+        coords.join(" ")
+    );
+    out
+}
+
+/// A node's entry in the legend, from legend row `row`: its line, and its band
+/// on the next row when it has replicas.
+fn legend_entry(series: &Series, row: usize, colour: &str, dash: &str) -> String {
+    let name = escape(&series.name);
+    let label = match series.replicas {
+        1 => name,
+        n => format!("{name} \u{d7}{n}, sum"),
+    };
+    let (lx, ly) = (PLOT_RIGHT + 16.0, TOP + LEGEND_ROW * row as f64);
+    let mut out = format!(
+        "<line x1=\"{lx:.0}\" y1=\"{:.0}\" x2=\"{:.0}\" y2=\"{:.0}\" stroke=\"{colour}\" stroke-dasharray=\"{dash}\" stroke-width=\"2\"/><text x=\"{:.0}\" y=\"{:.0}\">{label}</text>\n",
+        ly + 2.0,
+        lx + 24.0,
+        ly + 2.0,
+        lx + 30.0,
+        ly + 6.0,
+    );
+    if !series.band.is_empty() {
+        let ly = ly + LEGEND_ROW;
+        let _ = writeln!(
+            out,
+            "<rect x=\"{lx:.0}\" y=\"{:.0}\" width=\"24\" height=\"8\" fill=\"{colour}\" fill-opacity=\"0.18\"/><text x=\"{:.0}\" y=\"{:.0}\">per replica, min-max</text>",
+            ly - 2.0,
+            lx + 30.0,
+            ly + 6.0,
+        );
+    }
+    out
 }
 
 /// A dashed vertical line at each fault, labelled along it with what happened to

@@ -10,7 +10,7 @@
 //! side by side the nodes (or endpoints) of one rank.
 
 use super::markup::escape;
-use super::topology::{Topology, TopologyFault};
+use super::topology::{Topology, TopologyEndpoint, TopologyFault, TopologyNode};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -46,82 +46,92 @@ pub(crate) fn svg(topology: &Topology) -> String {
         "<svg id=\"topology\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\" role=\"img\" aria-label=\"the lab's nodes and endpoints, who binds and who connects\">\n"
     );
     svg.push_str(&legend());
+    // Lines first, so that the shapes they join are drawn over their ends.
     for (n, node) in topology.nodes.iter().enumerate() {
-        let (x, y) = layout.centre(layout.nodes[n]);
-        for endpoint in &node.binds {
-            if let Some(&spot) = layout.endpoints.get(endpoint.as_str()) {
-                let (ex, ey) = layout.centre(spot);
-                let ((x1, y1), (x2, y2)) = ends((x, y), (ex, ey));
-                let _ = writeln!(
-                    svg,
-                    "<line class=\"binds\" data-node=\"{}\" data-endpoint=\"{}\" x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\" stroke=\"#2e7d32\" stroke-width=\"3\"/>",
-                    escape(&node.name),
-                    escape(endpoint)
-                );
-            }
-        }
-        for endpoint in &node.connects {
-            if let Some(&spot) = layout.endpoints.get(endpoint.as_str()) {
-                svg.push_str(&arrow(&node.name, endpoint, (x, y), layout.centre(spot)));
-            }
-        }
+        svg.push_str(&edges(node, layout.centre(layout.nodes[n]), &layout));
     }
     for endpoint in &topology.endpoints {
         if let Some(&spot) = layout.endpoints.get(endpoint.name.as_str()) {
-            let (x, y) = layout.centre(spot);
-            let name = escape(&endpoint.name);
-            let _ = writeln!(
-                svg,
-                "<g class=\"endpoint\" data-endpoint=\"{name}\" data-transport=\"{}\"><ellipse cx=\"{x:.1}\" cy=\"{y:.1}\" rx=\"{RX}\" ry=\"{RY}\" fill=\"#e3f2fd\" stroke=\"#1565c0\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{{{name}}} {}</text></g>",
-                escape(&endpoint.transport),
-                y + 4.0,
-                escape(&endpoint.transport)
-            );
+            svg.push_str(&ellipse(endpoint, layout.centre(spot)));
         }
     }
     for (n, node) in topology.nodes.iter().enumerate() {
-        let (x, y) = layout.centre(layout.nodes[n]);
         let faults: Vec<&TopologyFault> = topology
             .faults
             .iter()
             .filter(|f| f.node == node.name)
             .collect();
-        let stroke = if faults.is_empty() {
-            "stroke=\"#444\""
-        } else {
-            "stroke=\"#c62828\" stroke-width=\"3\""
-        };
-        let name = escape(&node.name);
-        let mut detail = format!("\u{d7}{} {}", node.replicas, node.program);
-        if let Some(host) = &node.host {
-            let _ = write!(detail, " @{host}");
-        }
-        let _ = writeln!(
-            svg,
-            "<g class=\"node\" data-node=\"{name}\" data-replicas=\"{}\"><rect x=\"{:.1}\" y=\"{:.1}\" width=\"{BOX_W}\" height=\"{BOX_H}\" rx=\"6\" fill=\"#fafafa\" {stroke}/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-weight=\"bold\">{name}</text><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\">{}</text></g>",
-            node.replicas,
-            x - BOX_W / 2.0,
-            y - BOX_H / 2.0,
-            y - 3.0,
-            y + 12.0,
-            escape(&detail)
-        );
-        for (k, fault) in faults.iter().enumerate() {
-            let _ = writeln!(
-                svg,
-                "<text class=\"fault\" data-node=\"{name}\" data-target=\"{}\" data-action=\"{}\" data-at-ms=\"{}\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\" fill=\"{FAULT_RED}\" {HALO}>{}: {} at {}</text>",
-                escape(&fault.target),
-                escape(&fault.action),
-                fault.at_ms,
-                y + BOX_H / 2.0 + 11.0 + 10.0 * k as f64,
-                escape(&fault.target),
-                escape(&fault.action),
-                crate::duration::display(std::time::Duration::from_millis(fault.at_ms))
-            );
-        }
+        svg.push_str(&node_box(node, &faults, layout.centre(layout.nodes[n])));
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+/// The lines from `node`, at `centre`, to the endpoints it binds and connects to.
+fn edges(node: &TopologyNode, centre: (f64, f64), layout: &Layout) -> String {
+    let mut out = String::new();
+    for endpoint in &node.binds {
+        if let Some(&spot) = layout.endpoints.get(endpoint.as_str()) {
+            let ((x1, y1), (x2, y2)) = ends(centre, layout.centre(spot));
+            let _ = writeln!(
+                out,
+                "<line class=\"binds\" data-node=\"{}\" data-endpoint=\"{}\" x1=\"{x1:.1}\" y1=\"{y1:.1}\" x2=\"{x2:.1}\" y2=\"{y2:.1}\" stroke=\"#2e7d32\" stroke-width=\"3\"/>",
+                escape(&node.name),
+                escape(endpoint)
+            );
+        }
+    }
+    for endpoint in &node.connects {
+        if let Some(&spot) = layout.endpoints.get(endpoint.as_str()) {
+            out.push_str(&arrow(&node.name, endpoint, centre, layout.centre(spot)));
+        }
+    }
+    out
+}
+
+/// An endpoint's ellipse at `(x, y)`: `{name} transport`.
+fn ellipse(endpoint: &TopologyEndpoint, (x, y): (f64, f64)) -> String {
+    let name = escape(&endpoint.name);
+    let transport = escape(&endpoint.transport);
+    format!(
+        "<g class=\"endpoint\" data-endpoint=\"{name}\" data-transport=\"{transport}\"><ellipse cx=\"{x:.1}\" cy=\"{y:.1}\" rx=\"{RX}\" ry=\"{RY}\" fill=\"#e3f2fd\" stroke=\"#1565c0\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{{{name}}} {transport}</text></g>\n",
+        y + 4.0
+    )
+}
+
+/// A node's box at `(x, y)`: its name, replica count and program (and host), in
+/// red with its `faults` written under it if it has any.
+fn node_box(node: &TopologyNode, faults: &[&TopologyFault], (x, y): (f64, f64)) -> String {
+    let stroke = if faults.is_empty() {
+        "stroke=\"#444\"".to_string()
+    } else {
+        format!("stroke=\"{FAULT_RED}\" stroke-width=\"3\"")
+    };
+    let name = escape(&node.name);
+    let mut detail = format!("\u{d7}{} {}", node.replicas, node.program);
+    if let Some(host) = &node.host {
+        let _ = write!(detail, " @{host}");
+    }
+    let mut out = format!(
+        "<g class=\"node\" data-node=\"{name}\" data-replicas=\"{}\"><rect x=\"{:.1}\" y=\"{:.1}\" width=\"{BOX_W}\" height=\"{BOX_H}\" rx=\"6\" fill=\"#fafafa\" {stroke}/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-weight=\"bold\">{name}</text><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\">{}</text></g>\n",
+        node.replicas,
+        x - BOX_W / 2.0,
+        y - BOX_H / 2.0,
+        y - 3.0,
+        y + 12.0,
+        escape(&detail)
+    );
+    for (k, fault) in faults.iter().enumerate() {
+        let (target, action) = (escape(&fault.target), escape(&fault.action));
+        let _ = writeln!(
+            out,
+            "<text class=\"fault\" data-node=\"{name}\" data-target=\"{target}\" data-action=\"{action}\" data-at-ms=\"{}\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"10\" fill=\"{FAULT_RED}\" {HALO}>{target}: {action} at {}</text>",
+            fault.at_ms,
+            y + BOX_H / 2.0 + 11.0 + 10.0 * k as f64,
+            crate::duration::display(std::time::Duration::from_millis(fault.at_ms))
+        );
+    }
+    out
 }
 
 /// Rows and places of every node and endpoint.

@@ -15,6 +15,9 @@ use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
+/// A list of instance (or fault) indices per fault (or instance).
+type InstanceLists = Vec<Vec<usize>>;
+
 /// A checked lab, ready to run: see [`Plan::run`].
 #[derive(Debug)]
 pub struct Plan {
@@ -41,43 +44,13 @@ impl Lab {
         let at = |table: Table, message: String| self.error_at(table, message);
         check::lab(&self).map_err(|m| at(Table::Lab, m))?;
         check::unique_names(&self).map_err(|(i, m)| at(Table::Node(i), m))?;
-        let mut nodes = Vec::new();
-        let mut instances = Vec::new();
-        for (i, node) in self.nodes.iter().enumerate() {
-            let fail = |m: String| at(Table::Node(i), format!("node '{}': {m}", node.name));
-            check::node(&self, node).map_err(fail)?;
-            let processes = instances.len() + node.replicas as usize;
-            if processes > MAX_PROCESSES {
-                return Err(fail(format!(
-                    "'replicas' = {} takes the lab to {processes} processes: at most {MAX_PROCESSES} are allowed, all nodes' replicas together",
-                    node.replicas
-                )));
-            }
-            let mut node_plan = node_plan(&self, node).map_err(fail)?;
-            let args = split_args(&self, node).map_err(fail)?;
-            let first = instances.len();
-            instances.extend(expand(i, node, &args));
-            node_plan.instances = first..instances.len();
-            nodes.push(node_plan);
-        }
+        let (nodes, instances) = self.plan_nodes()?;
         let binders = binders(&instances);
         check::binders(&self, &nodes, &instances, &binders)
             .map_err(|(i, m)| at(Table::Node(i), m))?;
         check::quiet_binders(&self, &nodes, &instances).map_err(|(i, m)| at(Table::Node(i), m))?;
         let order = check::order(&self, &nodes, &instances).map_err(|m| at(Table::Lab, m))?;
-        if self.faults.len() > MAX_FAULTS {
-            let m = format!(
-                "{} faults: at most {MAX_FAULTS} are allowed",
-                self.faults.len()
-            );
-            return Err(at(Table::Fault(MAX_FAULTS), m));
-        }
-        let names = check::NodeNames::new(&self);
-        let mut fault_targets = Vec::new();
-        for (i, fault) in self.faults.iter().enumerate() {
-            let node = check::fault(&self, &names, fault).map_err(|m| at(Table::Fault(i), m))?;
-            fault_targets.push(targets(&nodes[node], &instances, &fault.target));
-        }
+        let (fault_targets, restarts_of) = self.plan_faults(&nodes, &instances)?;
         if self.links.len() > MAX_LINKS {
             let m = format!(
                 "{} links: at most {MAX_LINKS} are allowed",
@@ -91,14 +64,6 @@ impl Lab {
         }
         check::hosts(&self, &hosts, &nodes, &instances, &binders)
             .map_err(|(i, m)| at(Table::Node(i), m))?;
-        let mut restarts_of = vec![Vec::new(); instances.len()];
-        for (f, fault) in self.faults.iter().enumerate() {
-            if fault.action == FaultAction::Restart {
-                for &i in &fault_targets[f] {
-                    restarts_of[i].push(f);
-                }
-            }
-        }
         Ok(Plan {
             lab: self,
             nodes,
@@ -108,6 +73,62 @@ impl Lab {
             restarts_of,
             order,
         })
+    }
+
+    /// Each node checked and planned, and its replicas, within [`MAX_PROCESSES`].
+    fn plan_nodes(&self) -> Result<(Vec<NodePlan>, Vec<Instance>)> {
+        let mut nodes = Vec::new();
+        let mut instances = Vec::new();
+        for (i, node) in self.nodes.iter().enumerate() {
+            let fail =
+                |m: String| self.error_at(Table::Node(i), format!("node '{}': {m}", node.name));
+            check::node(self, node).map_err(fail)?;
+            let processes = instances.len() + node.replicas as usize;
+            if processes > MAX_PROCESSES {
+                return Err(fail(format!(
+                    "'replicas' = {} takes the lab to {processes} processes: at most {MAX_PROCESSES} are allowed, all nodes' replicas together",
+                    node.replicas
+                )));
+            }
+            let mut node_plan = node_plan(self, node).map_err(fail)?;
+            let args = split_args(self, node).map_err(fail)?;
+            let first = instances.len();
+            instances.extend(expand(i, node, &args));
+            node_plan.instances = first..instances.len();
+            nodes.push(node_plan);
+        }
+        Ok((nodes, instances))
+    }
+
+    /// Each fault checked, within [`MAX_FAULTS`]: the instances it hits, and for
+    /// each instance the restarts aimed at it.
+    fn plan_faults(
+        &self,
+        nodes: &[NodePlan],
+        instances: &[Instance],
+    ) -> Result<(InstanceLists, InstanceLists)> {
+        if self.faults.len() > MAX_FAULTS {
+            let m = format!(
+                "{} faults: at most {MAX_FAULTS} are allowed",
+                self.faults.len()
+            );
+            return Err(self.error_at(Table::Fault(MAX_FAULTS), m));
+        }
+        let names = check::NodeNames::new(self);
+        let mut fault_targets = Vec::new();
+        let mut restarts_of = vec![Vec::new(); instances.len()];
+        for (f, fault) in self.faults.iter().enumerate() {
+            let node =
+                check::fault(self, &names, fault).map_err(|m| self.error_at(Table::Fault(f), m))?;
+            let targets = targets(&nodes[node], instances, &fault.target);
+            if fault.action == FaultAction::Restart {
+                for &i in &targets {
+                    restarts_of[i].push(f);
+                }
+            }
+            fault_targets.push(targets);
+        }
+        Ok((fault_targets, restarts_of))
     }
 }
 
