@@ -132,7 +132,9 @@ impl ChildGroup {
 }
 
 impl Drop for ChildGroup {
+    /// The group's leader is reaped: forget it here and in a lab's watchdog.
     fn drop(&mut self) {
+        crate::sys::lab_forget(self.0);
         let mut groups = CHILD_GROUPS.lock().unwrap_or_else(|p| p.into_inner());
         groups.retain(|group| *group != self.0);
     }

@@ -3,7 +3,9 @@
 //! reply or the result.
 //!
 //! The command runs in a process group of its own, so that a stop, or a second
-//! Ctrl-C that ends us at once, ends it with everything it started.
+//! Ctrl-C that ends us at once, ends it with everything it started. In a `zlab`
+//! lab the group is registered with the lab's watchdog while the command runs, so
+//! that it also dies with our node, and with zlab, however they end.
 
 use crate::error::{Error, Result};
 use crate::frame::{Format, Frame, Message};
@@ -55,15 +57,16 @@ impl Filter {
         let mut record = Vec::new();
         self.format.encode(input, &mut record);
         let cannot = |e| Error::io(format!("cannot run '{}'", self.command), e);
-        let mut child = Command::new("sh")
+        let mut command = Command::new("sh");
+        command
             .arg("-c")
             .arg(&self.command)
             .process_group(0)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(cannot)?;
+            .stderr(Stdio::inherit());
+        crate::sys::lab_watch(&mut command);
+        let mut child = command.spawn().map_err(cannot)?;
         let group = ChildGroup::track(child.id());
         // Feed stdin and drain stdout from threads, so a command that writes a lot
         // before reading all of its input cannot deadlock against us.

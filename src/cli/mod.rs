@@ -5,6 +5,10 @@
 //! Exit codes: 0 success (and a closed stdout, as in `zsub | head -1`), 1 runtime
 //! error, 2 usage error or timeout, 3 a batch incomplete or inconsistent (`zpull
 //! --sink`), 130 interrupted by SIGINT or SIGTERM.
+//!
+//! With [`CHECK_ARGS_ENV`]`=1` in the environment, a binary only parses its
+//! arguments: it exits 0 if they parse, 2 with its one-line usage error if not, and
+//! runs nothing (`zlab` checks a lab's nodes this way before starting any).
 
 /// Write one line on stderr, like `eprintln!`, but never panic: a closed or full
 /// stderr (`2>&- `, a reader that went away) loses the line instead of the run.
@@ -49,6 +53,9 @@ use std::process::ExitCode;
 /// dropped K` on stderr, from the counters of its reporter.
 pub fn main<A: Parser>(run: fn(A, &Stop) -> Result<()>) -> ExitCode {
     let args = parse_args::<A>();
+    if std::env::var_os(CHECK_ARGS_ENV).is_some_and(|v| v == "1") {
+        return ExitCode::SUCCESS;
+    }
     let name = A::command().get_name().to_string();
     let _ = PROGRAM.set(Box::leak(name.clone().into_boxed_str()));
     let stop = match Stop::on_signals() {
@@ -79,6 +86,10 @@ pub fn main<A: Parser>(run: fn(A, &Stop) -> Result<()>) -> ExitCode {
         }
     }
 }
+
+/// The environment variable that makes a binary check its arguments and exit
+/// (see the module docs).
+pub const CHECK_ARGS_ENV: &str = "ZPATTERN_CHECK_ARGS";
 
 /// The name of the running binary, for lines on stderr.
 static PROGRAM: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();

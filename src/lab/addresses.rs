@@ -2,8 +2,9 @@
 //! ipc file in the lab's directory, or the address it reported before a restart),
 //! and what each connector connects to (the reported address, seen from its host).
 
+use super::instance::{Arg, Part};
 use super::netns::Network;
-use super::plan::{binders, Arg, Part, Plan};
+use super::plan::Plan;
 use super::spec::LabTransport;
 use super::state::Live;
 use crate::endpoint::{Endpoint, Transport};
@@ -112,9 +113,7 @@ impl<'a> Addresses<'a> {
 
     /// The ipc address of endpoint `name` for binder `i`.
     fn ipc(&self, i: usize, name: &str) -> String {
-        let single = binders(&self.plan.instances)
-            .get(name)
-            .is_some_and(|b| b.len() == 1);
+        let single = self.plan.binders_of(name).len() == 1;
         let file = if single {
             name.to_string()
         } else {
@@ -135,11 +134,9 @@ impl<'a> Addresses<'a> {
 
     /// Where instance `i` connects for endpoint `name`: one address per binder.
     pub(crate) fn connect(&self, i: usize, name: &str) -> Vec<String> {
-        let binders = binders(&self.plan.instances);
-        binders
-            .get(name)
-            .into_iter()
-            .flatten()
+        self.plan
+            .binders_of(name)
+            .iter()
             .filter_map(|&b| {
                 let bound = self.live[b].bound.get(name)?;
                 Some(self.seen_from(bound, b, i))

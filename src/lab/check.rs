@@ -1,13 +1,11 @@
 //! The checks a lab must pass before it runs, each returning a message that names
 //! the node, fault or link and the field at fault ([`Lab::plan`] adds the place).
 
-use super::plan::{
-    binary_of, binders as binders_of, is_identifier, Arg, Instance, Part, DIR, REPLICA,
-};
+use super::instance::{binary_of, is_identifier, Arg, Instance, NodePlan, Part, DIR, REPLICA};
 use super::spec::{
     check_rate, Count, Fault, FaultAction, Lab, LabTransport, Link, NetnsPolicy, Node,
 };
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 pub(super) fn lab(lab: &Lab) -> std::result::Result<(), String> {
@@ -97,17 +95,25 @@ pub(super) fn node(lab: &Lab, node: &Node) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// The first instance of each node: its replicas share its endpoints and arguments.
+fn first_instances<'a>(
+    nodes: &'a [NodePlan],
+    instances: &'a [Instance],
+) -> impl Iterator<Item = &'a Instance> + 'a {
+    nodes.iter().map(move |n| &instances[n.instances.start])
+}
+
 /// A zpattern binder with `--quiet` prints no `bound` line, so the nodes that
 /// connect to it would wait for it until the time limit.
 pub(super) fn quiet_binders(
     lab: &Lab,
+    nodes: &[NodePlan],
     instances: &[Instance],
 ) -> std::result::Result<(), (usize, String)> {
-    let waited_for: BTreeSet<&str> = instances
-        .iter()
+    let waited_for: BTreeSet<&str> = first_instances(nodes, instances)
         .flat_map(|i| i.connects.iter().map(String::as_str))
         .collect();
-    for instance in instances {
+    for instance in first_instances(nodes, instances) {
         let node = &lab.nodes[instance.node];
         let quiet = node.run.iter().any(|a| a == "--quiet" || a == "-q");
         if !quiet || node.ready.is_some() || binary_of(&node.run[0]).is_none() {
@@ -134,14 +140,27 @@ pub(super) fn quiet_binders(
 /// with several binders cannot be expanded.
 pub(super) fn binders(
     lab: &Lab,
+    nodes: &[NodePlan],
     instances: &[Instance],
+    binders: &BTreeMap<String, Vec<usize>>,
 ) -> std::result::Result<(), (usize, String)> {
-    let binders = binders_of(instances);
-    for instance in instances {
+    for instance in first_instances(nodes, instances) {
         let node = &lab.nodes[instance.node];
         let fail = |m: String| (instance.node, format!("node '{}': {m}", node.name));
+        let inline: BTreeSet<&str> = instance
+            .args
+            .iter()
+            .flat_map(|a| match a {
+                Arg::One(parts) => parts.as_slice(),
+                Arg::Each { .. } => &[],
+            })
+            .filter_map(|p| match p {
+                Part::Connect(e) => Some(e.as_str()),
+                _ => None,
+            })
+            .collect();
         for endpoint in &instance.connects {
-            let count = binders.get(endpoint.as_str()).map_or(0, Vec::len);
+            let count = binders.get(endpoint).map_or(0, Vec::len);
             if count == 0 {
                 return Err(fail(format!(
                     "connects to '{{{endpoint}}}', which no node binds (put --bind before it in the binder's 'run')"
@@ -150,11 +169,7 @@ pub(super) fn binders(
             if instance.binds.contains(endpoint) {
                 return Err(fail(format!("both binds and connects to '{{{endpoint}}}'")));
             }
-            let inline = instance.args.iter().any(|a| match a {
-                Arg::One(parts) => parts.contains(&Part::Connect(endpoint.clone())),
-                Arg::Each { .. } => false,
-            });
-            if inline && count > 1 {
+            if inline.contains(endpoint.as_str()) && count > 1 {
                 return Err(fail(format!(
                     "'{{{endpoint}}}' has {count} binders: write it as its own argument after an option (--connect {{{endpoint}}}) so that it repeats"
                 )));
@@ -164,46 +179,95 @@ pub(super) fn binders(
     Ok(())
 }
 
-/// Binders start before connectors: the "waits for" graph between nodes has no cycle.
-pub(super) fn order(lab: &Lab, instances: &[Instance]) -> std::result::Result<(), String> {
-    let binders = binders_of(instances);
-    let waits_for = |node: usize| -> BTreeSet<usize> {
-        instances
-            .iter()
-            .filter(|i| i.node == node)
-            .flat_map(|i| i.connects.iter())
-            .flat_map(|e| binders.get(e.as_str()).into_iter().flatten())
-            .map(|&b| instances[b].node)
-            .collect()
-    };
-    // Repeatedly take the nodes whose binders are all taken; what remains is a cycle.
-    let mut started = BTreeSet::new();
-    while started.len() < lab.nodes.len() {
-        let ready: Vec<usize> = (0..lab.nodes.len())
-            .filter(|n| !started.contains(n) && waits_for(*n).is_subset(&started))
-            .collect();
-        if ready.is_empty() {
-            let stuck: Vec<&str> = (0..lab.nodes.len())
-                .filter(|n| !started.contains(n))
-                .map(|n| lab.nodes[n].name.as_str())
-                .collect();
-            return Err(format!(
-                "nodes {} wait for each other's endpoints: nothing can start first",
-                stuck.join(", ")
-            ));
+/// Binders start before connectors: the "waits for" graph between nodes has no
+/// cycle. Nodes are taken in the order they can start (a node once every endpoint
+/// it connects to has all its binders started; an endpoint once its last binder
+/// is), each node and endpoint once: what is never taken is a cycle. Returns the
+/// nodes in an order they can start in.
+pub(super) fn order(
+    lab: &Lab,
+    nodes: &[NodePlan],
+    instances: &[Instance],
+) -> std::result::Result<Vec<usize>, String> {
+    // Per endpoint: the nodes binding it, and those connecting to it.
+    let mut binding: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut connecting: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut waits = vec![0usize; nodes.len()];
+    for instance in first_instances(nodes, instances) {
+        for endpoint in &instance.binds {
+            *binding.entry(endpoint.as_str()).or_default() += 1;
         }
-        started.extend(ready);
+        for endpoint in &instance.connects {
+            connecting
+                .entry(endpoint.as_str())
+                .or_default()
+                .push(instance.node);
+            waits[instance.node] += 1;
+        }
     }
-    Ok(())
+    let mut ready: Vec<usize> = (0..nodes.len()).filter(|&n| waits[n] == 0).collect();
+    let mut started = vec![false; nodes.len()];
+    let mut order = Vec::with_capacity(nodes.len());
+    while let Some(n) = ready.pop() {
+        started[n] = true;
+        order.push(n);
+        for endpoint in &instances[nodes[n].instances.start].binds {
+            let left = binding.entry(endpoint.as_str()).or_default();
+            *left = left.saturating_sub(1);
+            if *left > 0 {
+                continue;
+            }
+            for &m in connecting.get(endpoint.as_str()).into_iter().flatten() {
+                waits[m] -= 1;
+                if waits[m] == 0 {
+                    ready.push(m);
+                }
+            }
+        }
+    }
+    let stuck: Vec<&str> = (0..nodes.len())
+        .filter(|&n| !started[n])
+        .map(|n| lab.nodes[n].name.as_str())
+        .collect();
+    if stuck.is_empty() {
+        Ok(order)
+    } else {
+        Err(format!(
+            "nodes {} wait for each other's endpoints: nothing can start first",
+            stuck.join(", ")
+        ))
+    }
 }
 
-pub(super) fn fault(lab: &Lab, fault: &Fault) -> std::result::Result<(), String> {
+/// Node names to their index, to find a fault's target.
+pub(super) struct NodeNames<'a>(BTreeMap<&'a str, usize>);
+
+impl<'a> NodeNames<'a> {
+    pub(super) fn new(lab: &'a Lab) -> NodeNames<'a> {
+        NodeNames(
+            lab.nodes
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.name.as_str(), i))
+                .collect(),
+        )
+    }
+}
+
+/// A fault names an existing node or replica, within the time limit. Returns the
+/// node's index.
+pub(super) fn fault(
+    lab: &Lab,
+    names: &NodeNames,
+    fault: &Fault,
+) -> std::result::Result<usize, String> {
     let target = &fault.target;
     let (node_name, replica) = match target.rsplit_once('.') {
         Some((name, n)) => (name, Some(n)),
         None => (target.as_str(), None),
     };
-    let node = lab.nodes.iter().find(|n| n.name == node_name);
+    let index = names.0.get(node_name).copied();
+    let node = index.map(|i| &lab.nodes[i]);
     let known = match (node, replica) {
         (Some(_), None) => true,
         // "a.2", never "a.02": the target is matched against the replica names.
@@ -216,7 +280,7 @@ pub(super) fn fault(lab: &Lab, fault: &Fault) -> std::result::Result<(), String>
         FaultAction::Kill { .. } => "kill",
         FaultAction::Restart => "restart",
     };
-    if !known {
+    let (Some(index), true) = (index, known) else {
         let replicas = node.map_or(String::new(), |n| match n.replicas {
             1 => format!(" (node '{}' has one replica: write '{}')", n.name, n.name),
             k => format!(
@@ -227,7 +291,7 @@ pub(super) fn fault(lab: &Lab, fault: &Fault) -> std::result::Result<(), String>
         return Err(format!(
             "fault: {verb} = '{target}': no such node or replica{replicas}"
         ));
-    }
+    };
     if fault.at >= lab.time_limit {
         return Err(format!(
             "fault: at = {} is not within the time limit ({})",
@@ -235,10 +299,46 @@ pub(super) fn fault(lab: &Lab, fault: &Fault) -> std::result::Result<(), String>
             crate::duration::display(lab.time_limit)
         ));
     }
-    Ok(())
+    Ok(index)
 }
 
-pub(super) fn link(lab: &Lab, link: &Link) -> std::result::Result<(), String> {
+/// The hosts the nodes run on, and the pairs of hosts the links join.
+pub(super) struct Hosts<'a> {
+    used: BTreeSet<&'a str>,
+    /// Each link's ends, in order, to the number of links joining them.
+    linked: BTreeMap<(&'a str, &'a str), usize>,
+}
+
+impl<'a> Hosts<'a> {
+    pub(super) fn new(lab: &'a Lab) -> Hosts<'a> {
+        let mut linked = BTreeMap::new();
+        for link in &lab.links {
+            *linked.entry(ends(&link.between)).or_default() += 1;
+        }
+        Hosts {
+            used: lab.nodes.iter().filter_map(|n| n.host.as_deref()).collect(),
+            linked,
+        }
+    }
+
+    /// Whether a link joins hosts `a` and `b`.
+    fn joined(&self, a: &str, b: &str) -> bool {
+        let pair = if a <= b { (a, b) } else { (b, a) };
+        self.linked.contains_key(&pair)
+    }
+}
+
+/// A link's two hosts, in order.
+fn ends(between: &[String; 2]) -> (&str, &str) {
+    let (a, b) = (between[0].as_str(), between[1].as_str());
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+pub(super) fn link(hosts: &Hosts, link: &Link) -> std::result::Result<(), String> {
     let between = &link.between;
     if let Some(rate) = &link.rate {
         check_rate(rate).map_err(|e| format!("link: {e}"))?;
@@ -250,11 +350,7 @@ pub(super) fn link(lab: &Lab, link: &Link) -> std::result::Result<(), String> {
         return Err(format!("link: both ends are host '{}'", between[0]));
     }
     for host in between {
-        if !lab
-            .nodes
-            .iter()
-            .any(|n| n.host.as_deref() == Some(host.as_str()))
-        {
+        if !hosts.used.contains(host.as_str()) {
             return Err(format!("link: no node runs on host '{host}'"));
         }
         if !is_identifier(host) || host.len() > 10 {
@@ -263,14 +359,7 @@ pub(super) fn link(lab: &Lab, link: &Link) -> std::result::Result<(), String> {
             ));
         }
     }
-    let same = |l: &Link| {
-        let mut a = l.between.clone();
-        let mut b = between.clone();
-        a.sort();
-        b.sort();
-        a == b
-    };
-    if lab.links.iter().filter(|l| same(l)).count() > 1 {
+    if hosts.linked.get(&ends(between)).is_some_and(|&n| n > 1) {
         return Err(format!(
             "link: hosts '{}' and '{}' are linked twice",
             between[0], between[1]
@@ -280,15 +369,28 @@ pub(super) fn link(lab: &Lab, link: &Link) -> std::result::Result<(), String> {
 }
 
 /// With namespaces, a connector reaches its binder on the same host or over a
-/// direct link, and only tcp crosses a link.
-pub(super) fn hosts(lab: &Lab, instances: &[Instance]) -> std::result::Result<(), (usize, String)> {
-    let binders = binders_of(instances);
-    let host = |i: &Instance| lab.nodes[i.node].host.clone().unwrap_or_default();
-    for instance in instances {
+/// direct link, and only tcp crosses a link. Each node is checked against the
+/// distinct hosts of its endpoints' binders, not against every binder.
+pub(super) fn hosts(
+    lab: &Lab,
+    hosts: &Hosts,
+    nodes: &[NodePlan],
+    instances: &[Instance],
+    binders: &BTreeMap<String, Vec<usize>>,
+) -> std::result::Result<(), (usize, String)> {
+    let host = |node: usize| lab.nodes[node].host.as_deref().unwrap_or_default();
+    let binder_hosts: BTreeMap<&str, BTreeSet<&str>> = binders
+        .iter()
+        .map(|(e, b)| {
+            let hosts = b.iter().map(|&i| host(instances[i].node)).collect();
+            (e.as_str(), hosts)
+        })
+        .collect();
+    for instance in first_instances(nodes, instances) {
         let node = &lab.nodes[instance.node];
+        let from = host(instance.node);
         for endpoint in &instance.connects {
-            for &b in binders.get(endpoint.as_str()).into_iter().flatten() {
-                let (from, to) = (host(instance), host(&instances[b]));
+            for &to in binder_hosts.get(endpoint.as_str()).into_iter().flatten() {
                 if from == to {
                     continue;
                 }
@@ -299,11 +401,7 @@ pub(super) fn hosts(lab: &Lab, instances: &[Instance]) -> std::result::Result<()
                         "'{{{endpoint}}}' is ipc, which does not cross hosts: use transport = \"tcp\""
                     )));
                 }
-                let linked = lab.links.iter().any(|l| {
-                    (l.between[0] == from && l.between[1] == to)
-                        || (l.between[1] == from && l.between[0] == to)
-                });
-                if !linked {
+                if !hosts.joined(from, to) {
                     let name = |h: &str| {
                         if h.is_empty() {
                             "the lab's own host".to_string()
@@ -313,8 +411,8 @@ pub(super) fn hosts(lab: &Lab, instances: &[Instance]) -> std::result::Result<()
                     };
                     return Err(fail(format!(
                         "connects to '{{{endpoint}}}' on {} from {}, but no [[link]] joins them",
-                        name(&to),
-                        name(&from)
+                        name(to),
+                        name(from)
                     )));
                 }
             }
@@ -325,6 +423,7 @@ pub(super) fn hosts(lab: &Lab, instances: &[Instance]) -> std::result::Result<()
 
 #[cfg(test)]
 mod tests {
+    use super::super::limits::{MAX_FAULTS, MAX_LINKS};
     use super::*;
 
     fn plan_error(text: &str) -> String {
@@ -432,6 +531,31 @@ mod tests {
         for target in ["a", "a.2"] {
             assert!(Lab::parse(&lab(target), "t.lab").unwrap().plan().is_ok());
         }
+    }
+
+    #[test]
+    fn faults_and_links_are_bounded_in_number() {
+        let mut text =
+            format!("{HEAD}[[node]]\nname = \"p\"\nrun = [\"zpub\", \"--bind\", \"{{news}}\"]\n");
+        for _ in 0..=MAX_FAULTS {
+            text.push_str("[[fault]]\nat = \"1s\"\nkill = \"p\"\n");
+        }
+        // The fault past the bound is named by its line.
+        let line = 6 + 3 * MAX_FAULTS + 1;
+        assert_eq!(
+            plan_error(&text),
+            format!("t.lab:{line}: 1001 faults: at most 1000 are allowed")
+        );
+        let mut text = "name = \"t\"\nnetns = \"optional\"\n".to_string();
+        for k in 0..=MAX_LINKS {
+            text.push_str(&format!(
+                "[[node]]\nname = \"n{k}\"\nhost = \"h{k}\"\nrun = [\"true\"]\n"
+            ));
+        }
+        for k in 0..=MAX_LINKS {
+            text.push_str(&format!("[[link]]\nbetween = [\"h0\", \"h{}\"]\n", k + 1));
+        }
+        assert!(plan_error(&text).ends_with(": 257 links: at most 256 are allowed"));
     }
 
     #[test]

@@ -4,15 +4,14 @@
 
 use super::observe::Observer;
 use super::run::Run;
-use super::spec::{FaultAction, Signal};
+use super::spec::FaultAction;
+use super::topology::signal_name;
 
 impl Run<'_> {
     pub(super) fn restart_pending(&self, instance: usize) -> bool {
-        self.plan.lab.faults.iter().enumerate().any(|(f, fault)| {
-            !self.faults_done[f]
-                && fault.action == FaultAction::Restart
-                && self.plan.targets(&fault.target).contains(&instance)
-        })
+        self.plan.restarts_of[instance]
+            .iter()
+            .any(|&f| !self.faults_done[f])
     }
 
     /// Apply the faults that are due.
@@ -26,7 +25,7 @@ impl Run<'_> {
                 continue;
             }
             self.faults_done[f] = true;
-            for i in self.plan.targets(&fault.target) {
+            for &i in &self.plan.fault_targets[f] {
                 self.fault(i, fault.action, observer);
             }
         }
@@ -64,14 +63,5 @@ impl Run<'_> {
                 }
             }
         }
-    }
-}
-fn signal_name(signal: Signal) -> &'static str {
-    match signal {
-        Signal::Kill => "SIGKILL",
-        Signal::Term => "SIGTERM",
-        Signal::Int => "SIGINT",
-        Signal::Stop => "SIGSTOP",
-        Signal::Cont => "SIGCONT",
     }
 }

@@ -1,8 +1,12 @@
-//! The report as one self-contained HTML page: verdict, node table, expectations and
-//! an inline SVG timeline of each node's message rate, with the faults marked. No
-//! scripts, fonts, links or other assets, so the page opens anywhere, offline.
+//! The report as one self-contained HTML page: verdict, the lab's map (its
+//! topology, see [`super::map`]), an inline SVG timeline of each node's message
+//! rate (its replicas together) with the faults marked, the node table,
+//! expectations and events. No scripts, fonts, links or other assets, so the page
+//! opens anywhere, offline.
 
+use super::markup::escape;
 use super::report::{Event, NodeReport, Report};
+use super::state::Sample;
 use std::fmt::Write;
 
 const WIDTH: f64 = 1000.0;
@@ -22,7 +26,7 @@ const COLOURS: [&str; 10] = [
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}\
-th,td:first-child,td.l{text-align:left}.pass{color:#1a7f37}.fail{color:#c62828}\
+th,td:first-child,td.l{text-align:left}.pass{color:#1a7f37}.fail{color:#c62828}.skipped{color:#9a6700}\
 .verdict{font-size:1.3em;font-weight:bold}svg text{font-size:12px}";
 
 impl Report {
@@ -39,7 +43,11 @@ impl Report {
             "<h1>{title}</h1>\n<p>{}</p>",
             escape(&self.description)
         );
-        let class = if self.passed { "pass" } else { "fail" };
+        let class = match (self.passed, &self.skipped) {
+            (true, _) => "pass",
+            (false, Some(_)) => "skipped",
+            (false, None) => "fail",
+        };
         let _ = writeln!(
             page,
             "<p class=\"verdict {class}\">{}</p>",
@@ -48,6 +56,8 @@ impl Report {
         for note in &self.network {
             let _ = writeln!(page, "<p>network: {}</p>", escape(note));
         }
+        page.push_str("<h2>Topology</h2>\n");
+        page.push_str(&super::map::svg(&self.topology));
         page.push_str("<h2>Message rate</h2>\n");
         page.push_str(&timeline(&self.nodes, &self.events, self.elapsed_ms));
         page.push_str(&self.node_table());
@@ -117,18 +127,86 @@ impl Report {
     }
 }
 
-/// Messages per second between consecutive samples: (time ms, rate).
-fn rates(node: &NodeReport) -> Vec<(f64, f64)> {
-    node.samples
-        .windows(2)
-        .filter(|w| w[1].at_ms > w[0].at_ms)
-        .map(|w| {
-            let moved = |s: &super::state::Sample| s.sent.max(s.received) as f64;
-            let seconds = (w[1].at_ms - w[0].at_ms) as f64 / 1000.0;
-            (
-                w[1].at_ms as f64,
-                (moved(&w[1]) - moved(&w[0])).max(0.0) / seconds,
-            )
+/// The shortest stretch of time a rate is taken over: a little more than the
+/// 200 ms between two stats lines.
+const BUCKET_MS: u64 = 250;
+/// The most points a line has.
+const POINTS: u64 = 150;
+
+/// One line of the chart: a node, its replicas together.
+struct Series {
+    /// The node's name.
+    name: String,
+    replicas: usize,
+    /// (time ms, messages per second of all replicas together).
+    total: Vec<(f64, f64)>,
+    /// (time ms, slowest replica, fastest replica), for a node with replicas.
+    band: Vec<(f64, f64, f64)>,
+}
+
+/// Messages moved (the larger of sent and received) by time `at` ms, from the
+/// cumulative `samples`: linear between two samples, flat before the first and
+/// after the last.
+fn moved_at(samples: &[Sample], at: u64) -> f64 {
+    let moved = |s: &Sample| s.sent.max(s.received) as f64;
+    let after = samples.partition_point(|s| s.at_ms <= at);
+    match (
+        after.checked_sub(1).map(|k| &samples[k]),
+        samples.get(after),
+    ) {
+        (None, Some(first)) => moved(first),
+        (Some(last), None) => moved(last),
+        (Some(a), Some(b)) if b.at_ms > a.at_ms => {
+            let share = (at - a.at_ms) as f64 / (b.at_ms - a.at_ms) as f64;
+            moved(a) + (moved(b) - moved(a)) * share
+        }
+        (Some(a), _) => moved(a),
+        (None, None) => 0.0,
+    }
+}
+
+/// The chart's series: one per node with counts, its replicas' rates taken over
+/// the same stretches of time, added up, and their spread.
+fn series(nodes: &[NodeReport], elapsed_ms: u64) -> Vec<Series> {
+    let mut groups: Vec<(&str, Vec<&NodeReport>)> = Vec::new();
+    for node in nodes.iter().filter(|n| n.samples.len() > 1) {
+        match groups.iter_mut().find(|(name, _)| *name == node.node) {
+            Some((_, replicas)) => replicas.push(node),
+            None => groups.push((&node.node, vec![node])),
+        }
+    }
+    let width = (elapsed_ms / POINTS).max(BUCKET_MS);
+    let stretches: Vec<(u64, u64)> = (0..elapsed_ms.div_ceil(width))
+        .map(|k| (k * width, ((k + 1) * width).min(elapsed_ms)))
+        .filter(|(a, b)| b > a)
+        .collect();
+    groups
+        .into_iter()
+        .map(|(name, replicas)| {
+            let mut total = Vec::new();
+            let mut band = Vec::new();
+            for &(a, b) in &stretches {
+                let seconds = (b - a) as f64 / 1000.0;
+                let rates: Vec<f64> = replicas
+                    .iter()
+                    .map(|r| {
+                        ((moved_at(&r.samples, b) - moved_at(&r.samples, a)) / seconds).max(0.0)
+                    })
+                    .collect();
+                total.push((b as f64, rates.iter().sum()));
+                let slowest = rates.iter().copied().fold(f64::INFINITY, f64::min);
+                let fastest = rates.iter().copied().fold(0.0, f64::max);
+                band.push((b as f64, slowest, fastest));
+            }
+            if replicas.len() < 2 {
+                band.clear();
+            }
+            Series {
+                name: name.to_string(),
+                replicas: replicas.len(),
+                total,
+                band,
+            }
         })
         .collect()
 }
@@ -165,52 +243,37 @@ fn style(k: usize, n: usize) -> (String, &'static str) {
     )
 }
 
-/// The SVG chart: one line per node with counts, time on x, rate on y, a legend on
-/// the right, and a marked vertical line at each fault.
+/// The SVG chart: one line per node with counts (its replicas' rates added up),
+/// a band from its slowest to its fastest replica when it has several, time on x,
+/// rate on y, a legend on the right, and a marked vertical line at each fault.
 fn timeline(nodes: &[NodeReport], events: &[Event], elapsed_ms: u64) -> String {
-    let series: Vec<(&NodeReport, Vec<(f64, f64)>)> = nodes
-        .iter()
-        .map(|n| (n, rates(n)))
-        .filter(|(_, r)| !r.is_empty())
-        .collect();
+    let all = series(nodes, elapsed_ms);
     let plot = Plot {
         x_max: (elapsed_ms as f64).max(1.0),
-        y_max: series
+        y_max: all
             .iter()
-            .flat_map(|(_, r)| r.iter().map(|p| p.1))
+            .flat_map(|s| s.total.iter().map(|p| p.1))
             .fold(1.0_f64, f64::max)
             * 1.1,
     };
-    let height = HEIGHT.max(TOP + LEGEND_ROW * series.len() as f64 + 8.0);
+    let legend_rows: usize = all
+        .iter()
+        .map(|s| if s.band.is_empty() { 1 } else { 2 })
+        .sum();
+    let height = HEIGHT.max(TOP + LEGEND_ROW * legend_rows as f64 + 8.0);
     let mut svg = format!(
         "<svg id=\"timeline\" width=\"{WIDTH}\" height=\"{height}\" viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" aria-label=\"message rate per node over time\">\n"
     );
     svg.push_str(&axes(plot.x_max, plot.y_max));
     svg.push_str(&fault_marks(&plot, events));
-    for (k, (node, points)) in series.iter().enumerate() {
-        let (colour, dash) = style(k, series.len());
-        let coords: Vec<String> = points
-            .iter()
-            .map(|&(t, r)| format!("{:.1},{:.1}", plot.x(t), plot.y(r)))
-            .collect();
-        let name = escape(&node.name);
-        let _ = writeln!(
-            svg,
-            "<polyline data-node=\"{name}\" fill=\"none\" stroke=\"{colour}\" stroke-dasharray=\"{dash}\" stroke-width=\"2\" points=\"{}\"/>",
-            coords.join(" ")
-        );
-        let (lx, ly) = (PLOT_RIGHT + 16.0, TOP + LEGEND_ROW * k as f64);
-        let _ = writeln!(
-            svg,
-            "<line x1=\"{lx:.0}\" y1=\"{:.0}\" x2=\"{:.0}\" y2=\"{:.0}\" stroke=\"{colour}\" stroke-dasharray=\"{dash}\" stroke-width=\"2\"/><text x=\"{:.0}\" y=\"{:.0}\">{name}</text>",
-            ly + 2.0,
-            lx + 24.0,
-            ly + 2.0,
-            lx + 30.0,
-            ly + 6.0,
-        );
+    let mut row = 0;
+    for (k, series) in all.iter().enumerate() {
+        let (colour, dash) = style(k, all.len());
+        svg.push_str(&draw_series(series, &plot, &colour, dash));
+        svg.push_str(&legend_entry(series, row, &colour, dash));
+        row += if series.band.is_empty() { 1 } else { 2 };
     }
-    if series.is_empty() {
+    if all.is_empty() {
         let _ = writeln!(
             svg,
             "<text x=\"{:.0}\" y=\"{:.0}\">no counts were reported</text>",
@@ -220,6 +283,61 @@ fn timeline(nodes: &[NodeReport], events: &[Event], elapsed_ms: u64) -> String {
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+/// A node's line, and its band when it has replicas.
+fn draw_series(series: &Series, plot: &Plot, colour: &str, dash: &str) -> String {
+    let mut out = String::new();
+    let name = escape(&series.name);
+    let point = |t: f64, r: f64| format!("{:.1},{:.1}", plot.x(t), plot.y(r));
+    if !series.band.is_empty() {
+        let upper = series.band.iter().map(|&(t, _, hi)| point(t, hi));
+        let lower = series.band.iter().rev().map(|&(t, lo, _)| point(t, lo));
+        let points: Vec<String> = upper.chain(lower).collect();
+        let _ = writeln!(
+            out,
+            "<polygon class=\"band\" data-node=\"{name}\" fill=\"{colour}\" fill-opacity=\"0.18\" stroke=\"none\" points=\"{}\"/>",
+            points.join(" ")
+        );
+    }
+    let coords: Vec<String> = series.total.iter().map(|&(t, r)| point(t, r)).collect();
+    let _ = writeln!(
+        out,
+        "<polyline data-node=\"{name}\" data-replicas=\"{}\" fill=\"none\" stroke=\"{colour}\" stroke-dasharray=\"{dash}\" stroke-width=\"2\" points=\"{}\"/>",
+        series.replicas,
+        coords.join(" ")
+    );
+    out
+}
+
+/// A node's entry in the legend, from legend row `row`: its line, and its band
+/// on the next row when it has replicas.
+fn legend_entry(series: &Series, row: usize, colour: &str, dash: &str) -> String {
+    let name = escape(&series.name);
+    let label = match series.replicas {
+        1 => name,
+        n => format!("{name} \u{d7}{n}, sum"),
+    };
+    let (lx, ly) = (PLOT_RIGHT + 16.0, TOP + LEGEND_ROW * row as f64);
+    let mut out = format!(
+        "<line x1=\"{lx:.0}\" y1=\"{:.0}\" x2=\"{:.0}\" y2=\"{:.0}\" stroke=\"{colour}\" stroke-dasharray=\"{dash}\" stroke-width=\"2\"/><text x=\"{:.0}\" y=\"{:.0}\">{label}</text>\n",
+        ly + 2.0,
+        lx + 24.0,
+        ly + 2.0,
+        lx + 30.0,
+        ly + 6.0,
+    );
+    if !series.band.is_empty() {
+        let ly = ly + LEGEND_ROW;
+        let _ = writeln!(
+            out,
+            "<rect x=\"{lx:.0}\" y=\"{:.0}\" width=\"24\" height=\"8\" fill=\"{colour}\" fill-opacity=\"0.18\"/><text x=\"{:.0}\" y=\"{:.0}\">per replica, min-max</text>",
+            ly - 2.0,
+            lx + 30.0,
+            ly + 6.0,
+        );
+    }
+    out
 }
 
 /// A dashed vertical line at each fault, labelled along it with what happened to
@@ -284,35 +402,20 @@ fn axes(x_max: f64, y_max: f64) -> String {
     out
 }
 
-/// Escape text for HTML content and attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::Sample;
 
-    fn node(name: &str) -> NodeReport {
-        let sample = |at_ms, sent| Sample {
+    /// Instance `name` of node `node`, sending `per_second` messages a second.
+    fn instance(name: &str, node: &str, per_second: u64) -> NodeReport {
+        let sample = |at_ms: u64| Sample {
             at_ms,
-            sent,
+            sent: per_second * at_ms / 1000,
             received: 0,
         };
         NodeReport {
             name: name.to_string(),
+            node: node.to_string(),
             state: "exited 0".into(),
             exit_code: Some(0),
             sent: Some(10),
@@ -322,8 +425,12 @@ mod tests {
             shown: Vec::new(),
             stderr_tail: Vec::new(),
             shown_stderr: Vec::new(),
-            samples: vec![sample(0, 0), sample(500, 5), sample(1000, 10)],
+            samples: vec![sample(0), sample(500), sample(1000)],
         }
+    }
+
+    fn node(name: &str) -> NodeReport {
+        instance(name, name, 10)
     }
 
     fn report(nodes: usize, events: Vec<Event>) -> Report {
@@ -331,6 +438,7 @@ mod tests {
             lab: "t".into(),
             description: String::new(),
             passed: true,
+            skipped: None,
             interrupted: false,
             outcome: "completed".into(),
             elapsed_ms: 1000,
@@ -338,6 +446,7 @@ mod tests {
             nodes: (0..nodes).map(|k| node(&format!("n.{k}"))).collect(),
             checks: Vec::new(),
             events,
+            topology: super::super::topology::Topology::default(),
         }
     }
 
@@ -365,6 +474,63 @@ mod tests {
             let distinct: std::collections::BTreeSet<_> = all.iter().collect();
             assert_eq!(distinct.len(), n, "{n} nodes: {all:?}");
         }
+    }
+
+    #[test]
+    fn a_nodes_replicas_make_one_line_and_a_band() {
+        let mut report = report(1, Vec::new());
+        report.nodes = vec![
+            instance("w.1", "w", 100),
+            instance("w.2", "w", 300),
+            instance("w.3", "w", 200),
+            instance("sink", "sink", 600),
+        ];
+        let page = report.to_html();
+        let lines: Vec<&str> = page.split("<polyline ").skip(1).collect();
+        assert_eq!(lines.len(), 2, "{page}");
+        assert!(lines[0].starts_with("data-node=\"w\" data-replicas=\"3\""));
+        assert!(lines[1].starts_with("data-node=\"sink\" data-replicas=\"1\""));
+        assert_eq!(
+            page.matches("<polygon class=\"band\" data-node=\"w\"")
+                .count(),
+            1
+        );
+        assert_eq!(
+            page.matches("class=\"band\"").count(),
+            1,
+            "a single replica has none"
+        );
+        assert!(page.contains(">w \u{d7}3, sum</text>"), "{page}");
+        // The replicas together move as much as the sink: the two lines coincide.
+        let points = |line: &str| {
+            line.split("points=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(points(lines[0]), points(lines[1]));
+    }
+
+    #[test]
+    fn rates_are_read_between_samples() {
+        let samples = [
+            Sample {
+                at_ms: 100,
+                sent: 10,
+                received: 0,
+            },
+            Sample {
+                at_ms: 300,
+                sent: 30,
+                received: 0,
+            },
+        ];
+        assert_eq!(moved_at(&samples, 0), 10.0);
+        assert_eq!(moved_at(&samples, 200), 20.0);
+        assert_eq!(moved_at(&samples, 1000), 30.0);
     }
 
     #[test]
@@ -397,13 +563,5 @@ mod tests {
         for outside in ["http:", "https:", "src=", "href=", "url(", "@import"] {
             assert!(!page.contains(outside), "{outside}: {page}");
         }
-    }
-
-    #[test]
-    fn text_is_escaped() {
-        assert_eq!(
-            escape("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
     }
 }

@@ -52,12 +52,18 @@
 //! when it is killed with SIGKILL, so a killed program leaves no processes behind.
 
 mod addresses;
+mod arguments;
 mod check;
 mod expect;
 mod faults;
 mod html;
+mod instance;
+mod limits;
+mod map;
+mod markup;
 mod netns;
 mod observe;
+mod origin;
 mod parse;
 mod plan;
 mod process;
@@ -67,14 +73,18 @@ mod run;
 mod setup;
 mod spec;
 mod state;
+mod topology;
 mod watchdog;
 
 pub use expect::Check;
+pub use instance::BINARIES;
+pub use limits::{MAX_FAULTS, MAX_INPUT_FILE, MAX_LAB_FILE, MAX_LINKS, MAX_PROCESSES};
 pub use observe::{Observer, Quiet, Row, RunOptions};
-pub use plan::{Plan, BINARIES};
+pub use plan::Plan;
 pub use report::{Event, NodeReport, Outcome, Report};
 pub use spec::{
     Count, EndpointSpec, ExitCodes, Expect, Fault, FaultAction, Lab, LabTransport, Link,
     NetnsPolicy, Node, Signal, DEFAULT_TIME_LIMIT,
 };
 pub use state::Sample;
+pub use topology::{Topology, TopologyEndpoint, TopologyFault, TopologyNode};

@@ -22,6 +22,20 @@ pub(crate) struct Network {
     /// (host, peer) to the host's address on the link to the peer.
     addresses: BTreeMap<(String, String), Ipv4Addr>,
     summary: Vec<String>,
+    /// The link settings that could not be applied, each with why.
+    not_applied: Vec<String>,
+}
+
+/// What became of a lab's network conditions.
+pub(crate) struct Setup {
+    /// The namespaces and links, if the lab has them.
+    pub(crate) network: Option<Network>,
+    /// Lines for the report (namespaces unavailable).
+    pub(crate) notes: Vec<String>,
+    /// Why the lab's impairment, its point, is (partly) missing from the run: a
+    /// lab with an impaired link whose impairment could not all be applied is
+    /// skipped, not passed.
+    pub(crate) skipped: Option<String>,
 }
 
 impl Network {
@@ -29,28 +43,44 @@ impl Network {
     /// notes say what was (not) done; an error means the lab requires namespaces
     /// that cannot be had. A link setting that cannot be applied (a tc or nft
     /// failure) does not stop the lab: the report's network lines say it was NOT
-    /// applied, and why.
-    pub(crate) fn setup(lab: &Lab) -> Result<(Option<Network>, Vec<String>)> {
+    /// applied, and why, and the lab's verdict is SKIPPED.
+    pub(crate) fn setup(lab: &Lab) -> Result<Setup> {
         if lab.netns == NetnsPolicy::Off {
-            return Ok((None, Vec::new()));
+            return Ok(Setup {
+                network: None,
+                notes: Vec::new(),
+                skipped: None,
+            });
         }
         let built = if sys::is_root() {
             Network::build(lab)
         } else {
             Err("they need root, and zlab is not running as root".to_string())
         };
+        let impaired = lab.links.iter().any(is_impaired);
         match (built, lab.netns) {
-            (Ok(network), _) => Ok((Some(network), Vec::new())),
+            (Ok(network), _) => {
+                let skipped = (!network.not_applied.is_empty())
+                    .then(|| network.not_applied.join("; "));
+                Ok(Setup {
+                    network: Some(network),
+                    notes: Vec::new(),
+                    skipped,
+                })
+            }
             (Err(why), NetnsPolicy::Required) => Err(Error::usage(format!(
                 "lab '{}' needs network namespaces: {why}",
                 lab.name
             ))),
-            (Err(why), _) => Ok((
-                None,
-                vec![format!(
+            (Err(why), _) => Ok(Setup {
+                network: None,
+                notes: vec![format!(
                     "network namespaces unavailable ({why}): every node runs on loopback, without link impairment"
                 )],
-            )),
+                skipped: impaired.then(|| {
+                    format!("the links' impairment was not applied: network namespaces unavailable ({why})")
+                }),
+            }),
         }
     }
 
@@ -60,6 +90,7 @@ impl Network {
             hosts: BTreeMap::new(),
             addresses: BTreeMap::new(),
             summary: Vec::new(),
+            not_applied: Vec::new(),
         };
         for host in lab.nodes.iter().filter_map(|n| n.host.as_ref()) {
             if network.hosts.contains_key(host) {
@@ -101,6 +132,9 @@ impl Network {
             run_in(fd, "ip", &["addr", "add", &cidr, "dev", ifname], None)?;
             run_in(fd, "ip", &["link", "set", ifname, "up"], None)?;
             for done in impair(fd, k, ifname, link) {
+                if done.contains(NOT_APPLIED) && !self.not_applied.contains(&done) {
+                    self.not_applied.push(done.clone());
+                }
                 if !applied.contains(&done) {
                     applied.push(done);
                 }
@@ -143,6 +177,14 @@ impl Network {
     }
 }
 
+/// How a setting that could not be applied is reported: `loss 2% NOT applied: why`.
+const NOT_APPLIED: &str = " NOT applied: ";
+
+/// Whether `link` asks for an impairment (delay, loss or rate).
+fn is_impaired(link: &Link) -> bool {
+    settings(link).iter().any(Option::is_some)
+}
+
 /// The settings `link` asks for, in tc's words: delay, loss, rate.
 fn settings(link: &Link) -> [Option<(&'static str, String)>; 3] {
     [
@@ -175,7 +217,7 @@ fn impair(fd: RawFd, k: usize, ifname: &str, link: &Link) -> Vec<String> {
         Err(e) if !e.contains("unknown") => {
             return wanted
                 .iter()
-                .map(|(what, value)| format!("{what} {value} NOT applied: {e}"))
+                .map(|(what, value)| format!("{what} {value}{NOT_APPLIED}{e}"))
                 .collect()
         }
         Err(_) => {}
@@ -193,19 +235,19 @@ fn without_netem(fd: RawFd, k: usize, ifname: &str, link: &Link) -> Vec<String> 
         ];
         applied.push(match run_in(fd, "tc", &tbf, None) {
             Ok(()) => format!("rate {rate} (tbf)"),
-            Err(e) => format!("rate {rate} NOT applied: no netem, and tbf failed: {e}"),
+            Err(e) => format!("rate {rate}{NOT_APPLIED}no netem, and tbf failed: {e}"),
         });
     }
     if let Some(percent) = link.loss {
         let script = nft_loss(k, ifname, percent);
         applied.push(match run_in(fd, "nft", &["-f", "-"], Some(&script)) {
             Ok(()) => format!("loss {percent}% (nftables)"),
-            Err(e) => format!("loss {percent}% NOT applied: no netem, and nft failed: {e}"),
+            Err(e) => format!("loss {percent}%{NOT_APPLIED}no netem, and nft failed: {e}"),
         });
     }
     if let Some(delay) = link.delay {
         applied.push(format!(
-            "delay {} NOT applied: this kernel has no netem qdisc (sch_netem)",
+            "delay {}{NOT_APPLIED}this kernel has no netem qdisc (sch_netem)",
             crate::duration::display(delay)
         ));
     }

@@ -2,53 +2,16 @@
 //! `FILE:LINE:COL: message` for syntax and type errors and `FILE:LINE: node 'x': ...`
 //! for the checks made later by the planner.
 
+use super::limits::MAX_LAB_FILE;
+use super::origin::Origin;
 use super::spec::Lab;
 use crate::error::{Error, Result};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
+use std::io::Read;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use toml::Spanned;
-
-/// Where a lab was read from: its file, and the first line of each `[[node]]`,
-/// `[[fault]]` and `[[link]]` table, so that later errors can name their line.
-#[derive(Clone, Debug)]
-pub(crate) struct Origin {
-    pub(crate) path: PathBuf,
-    node_lines: Vec<usize>,
-    fault_lines: Vec<usize>,
-    link_lines: Vec<usize>,
-}
-
-/// Which table of a lab an error is about.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Table {
-    Lab,
-    Node(usize),
-    Fault(usize),
-    Link(usize),
-}
-
-impl Origin {
-    /// `FILE:LINE` of `table`, or just `FILE`.
-    pub(crate) fn place(&self, table: Table) -> String {
-        let line = match table {
-            Table::Lab => None,
-            Table::Node(i) => self.node_lines.get(i),
-            Table::Fault(i) => self.fault_lines.get(i),
-            Table::Link(i) => self.link_lines.get(i),
-        };
-        match line {
-            Some(line) => format!("{}:{line}", self.path.display()),
-            None => self.path.display().to_string(),
-        }
-    }
-
-    /// The directory relative paths in the file are read from.
-    pub(crate) fn dir(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new("."))
-    }
-}
 
 /// Just the positions of the repeated tables.
 #[derive(Deserialize)]
@@ -62,13 +25,23 @@ struct Positions {
 }
 
 impl Lab {
-    /// Read a lab file. A file that is missing, unreadable or not UTF-8 is a bad
-    /// lab file like one that does not parse: a usage error.
+    /// Read a lab file. A file that is missing, unreadable, larger than
+    /// [`MAX_LAB_FILE`] or not UTF-8 is a bad lab file like one that does not
+    /// parse: a usage error.
     pub fn load(path: impl AsRef<Path>) -> Result<Lab> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| {
-            Error::usage(format!("cannot read lab file {}", path.display())).with_source(e)
-        })?;
+        let cannot =
+            |e| Error::usage(format!("cannot read lab file {}", path.display())).with_source(e);
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|file| file.take(MAX_LAB_FILE + 1).read_to_end(&mut bytes))
+            .map_err(cannot)?;
+        if bytes.len() as u64 > MAX_LAB_FILE {
+            return Err(Error::usage(format!(
+                "{}: the lab file is larger than {MAX_LAB_FILE} bytes (16 MiB)",
+                path.display()
+            )));
+        }
         let text = String::from_utf8(bytes).map_err(|e| {
             let valid = e.utf8_error().valid_up_to();
             let before = String::from_utf8_lossy(&e.as_bytes()[..valid]);
@@ -162,6 +135,7 @@ mod tests {
 
     #[test]
     fn tables_remember_their_lines() {
+        use super::super::origin::Table;
         let lab = Lab::parse(
             "name = \"x\"\n\n[[node]]\nname = \"a\"\nrun = [\"zsub\"]\n\n[[node]]\nname = \"b\"\nrun = [\"zpub\"]\n",
             "t.lab",

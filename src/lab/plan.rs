@@ -4,109 +4,142 @@
 //! error names the node (and, for a file, its line) and the field at fault.
 
 use super::check;
-use super::parse::Table;
-use super::spec::{Lab, Node};
+use super::instance::{
+    binary_of, is_identifier, Arg, Input, Instance, NodePlan, Part, DIR, REPLICA,
+};
+use super::limits::{check_input_file, MAX_FAULTS, MAX_LINKS, MAX_PROCESSES};
+use super::origin::Table;
+use super::spec::{FaultAction, Lab, Node};
 use crate::error::{Error, Result};
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 
-/// The zpattern binaries: found next to the running program, given `--stats`, and
-/// able to report counts.
-pub const BINARIES: [&str; 6] = ["zpub", "zsub", "zreq", "zrep", "zpush", "zpull"];
+/// A list of instance (or fault) indices per fault (or instance).
+type InstanceLists = Vec<Vec<usize>>;
 
-/// Placeholders that are not endpoints.
-pub(crate) const REPLICA: &str = "replica";
-pub(crate) const DIR: &str = "dir";
-
-/// A checked lab, ready to run: see [`Plan::run`](crate::lab::Plan::run).
+/// A checked lab, ready to run: see [`Plan::run`].
 #[derive(Debug)]
 pub struct Plan {
     pub(crate) lab: Lab,
     pub(crate) nodes: Vec<NodePlan>,
     pub(crate) instances: Vec<Instance>,
-}
-
-/// What the runner needs to know about one node beyond its spec.
-#[derive(Debug)]
-pub(crate) struct NodePlan {
-    /// The zpattern binary the node runs, if it runs one.
-    pub(crate) binary: Option<&'static str>,
-    /// Standard input, read from `input` or `input_file`.
-    pub(crate) input: Option<Vec<u8>>,
-    pub(crate) ready: Option<Regex>,
-    pub(crate) stdout: Vec<(String, Regex)>,
-    pub(crate) stdout_all: Option<(String, Regex)>,
-    pub(crate) stderr: Vec<(String, Regex)>,
-}
-
-/// One process to start: a node's replica.
-#[derive(Debug)]
-pub(crate) struct Instance {
-    /// `NAME`, or `NAME.N` for a replicated node.
-    pub(crate) name: String,
-    pub(crate) node: usize,
-    pub(crate) replica: u32,
-    pub(crate) args: Vec<Arg>,
-    /// Endpoints this instance binds; it is ready once it reported them all.
-    pub(crate) binds: Vec<String>,
-    /// Endpoints it connects to; it starts once all their binders are ready.
-    pub(crate) connects: Vec<String>,
-}
-
-/// One argument of a node's command line.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Arg {
-    /// One argument made of text and placeholders.
-    One(Vec<Part>),
-    /// `--connect {ep}`: the option and endpoint once per binder of `ep`.
-    Each { option: String, endpoint: String },
-}
-
-/// A piece of an argument.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Part {
-    Text(String),
-    Bind(String),
-    Connect(String),
-    Replica,
-    Dir,
+    /// Endpoint name to the instances binding it.
+    pub(crate) binders: BTreeMap<String, Vec<usize>>,
+    /// The instances of each fault's target.
+    pub(crate) fault_targets: Vec<Vec<usize>>,
+    /// For each instance, the restart faults aimed at it.
+    pub(crate) restarts_of: Vec<Vec<usize>>,
+    /// The nodes in an order they can start in: each after the binders of what it
+    /// connects to.
+    pub(crate) order: Vec<usize>,
 }
 
 impl Lab {
     /// Check the lab and plan its run. Errors name the node or fault and the field,
     /// and for a lab read from a file, the line: `x.lab:12: node 'sub': unknown
-    /// endpoint '{news}'`.
+    /// endpoint '{news}'`. The checks take time in proportion to the lab's size
+    /// (its nodes, replicas, arguments, faults and links), never to its square.
     pub fn plan(self) -> Result<Plan> {
-        let at = |table: Table, message: String| match &self.origin {
-            Some(origin) => Error::usage(format!("{}: {message}", origin.place(table))),
-            None => Error::usage(format!("lab '{}': {message}", self.name)),
-        };
+        let at = |table: Table, message: String| self.error_at(table, message);
         check::lab(&self).map_err(|m| at(Table::Lab, m))?;
         check::unique_names(&self).map_err(|(i, m)| at(Table::Node(i), m))?;
-        let mut nodes = Vec::new();
-        let mut instances = Vec::new();
-        for (i, node) in self.nodes.iter().enumerate() {
-            let fail = |m: String| at(Table::Node(i), format!("node '{}': {m}", node.name));
-            check::node(&self, node).map_err(fail)?;
-            nodes.push(node_plan(&self, node).map_err(fail)?);
-            let args = split_args(&self, node).map_err(fail)?;
-            instances.extend(expand(i, node, &args));
+        let (nodes, instances) = self.plan_nodes()?;
+        let binders = binders(&instances);
+        check::binders(&self, &nodes, &instances, &binders)
+            .map_err(|(i, m)| at(Table::Node(i), m))?;
+        check::quiet_binders(&self, &nodes, &instances).map_err(|(i, m)| at(Table::Node(i), m))?;
+        let order = check::order(&self, &nodes, &instances).map_err(|m| at(Table::Lab, m))?;
+        let (fault_targets, restarts_of) = self.plan_faults(&nodes, &instances)?;
+        if self.links.len() > MAX_LINKS {
+            let m = format!(
+                "{} links: at most {MAX_LINKS} are allowed",
+                self.links.len()
+            );
+            return Err(at(Table::Link(MAX_LINKS), m));
         }
-        check::binders(&self, &instances).map_err(|(i, m)| at(Table::Node(i), m))?;
-        check::quiet_binders(&self, &instances).map_err(|(i, m)| at(Table::Node(i), m))?;
-        check::order(&self, &instances).map_err(|m| at(Table::Lab, m))?;
-        for (i, fault) in self.faults.iter().enumerate() {
-            check::fault(&self, fault).map_err(|m| at(Table::Fault(i), m))?;
-        }
+        let hosts = check::Hosts::new(&self);
         for (i, link) in self.links.iter().enumerate() {
-            check::link(&self, link).map_err(|m| at(Table::Link(i), m))?;
+            check::link(&hosts, link).map_err(|m| at(Table::Link(i), m))?;
         }
-        check::hosts(&self, &instances).map_err(|(i, m)| at(Table::Node(i), m))?;
+        check::hosts(&self, &hosts, &nodes, &instances, &binders)
+            .map_err(|(i, m)| at(Table::Node(i), m))?;
         Ok(Plan {
             lab: self,
             nodes,
             instances,
+            binders,
+            fault_targets,
+            restarts_of,
+            order,
         })
+    }
+
+    /// Each node checked and planned, and its replicas, within [`MAX_PROCESSES`].
+    fn plan_nodes(&self) -> Result<(Vec<NodePlan>, Vec<Instance>)> {
+        let mut nodes = Vec::new();
+        let mut instances = Vec::new();
+        for (i, node) in self.nodes.iter().enumerate() {
+            let fail =
+                |m: String| self.error_at(Table::Node(i), format!("node '{}': {m}", node.name));
+            check::node(self, node).map_err(fail)?;
+            let processes = instances.len() + node.replicas as usize;
+            if processes > MAX_PROCESSES {
+                return Err(fail(format!(
+                    "'replicas' = {} takes the lab to {processes} processes: at most {MAX_PROCESSES} are allowed, all nodes' replicas together",
+                    node.replicas
+                )));
+            }
+            let mut node_plan = node_plan(self, node).map_err(fail)?;
+            let args = split_args(self, node).map_err(fail)?;
+            let first = instances.len();
+            instances.extend(expand(i, node, &args));
+            node_plan.instances = first..instances.len();
+            nodes.push(node_plan);
+        }
+        Ok((nodes, instances))
+    }
+
+    /// Each fault checked, within [`MAX_FAULTS`]: the instances it hits, and for
+    /// each instance the restarts aimed at it.
+    fn plan_faults(
+        &self,
+        nodes: &[NodePlan],
+        instances: &[Instance],
+    ) -> Result<(InstanceLists, InstanceLists)> {
+        if self.faults.len() > MAX_FAULTS {
+            let m = format!(
+                "{} faults: at most {MAX_FAULTS} are allowed",
+                self.faults.len()
+            );
+            return Err(self.error_at(Table::Fault(MAX_FAULTS), m));
+        }
+        let names = check::NodeNames::new(self);
+        let mut fault_targets = Vec::new();
+        let mut restarts_of = vec![Vec::new(); instances.len()];
+        for (f, fault) in self.faults.iter().enumerate() {
+            let node =
+                check::fault(self, &names, fault).map_err(|m| self.error_at(Table::Fault(f), m))?;
+            let targets = targets(&nodes[node], instances, &fault.target);
+            if fault.action == FaultAction::Restart {
+                for &i in &targets {
+                    restarts_of[i].push(f);
+                }
+            }
+            fault_targets.push(targets);
+        }
+        Ok((fault_targets, restarts_of))
+    }
+}
+
+impl Lab {
+    /// A usage error about `table`: `FILE:LINE: message` for a lab read from a
+    /// file, `lab 'NAME': message` for one built in code.
+    pub(crate) fn error_at(&self, table: Table, message: String) -> Error {
+        match &self.origin {
+            Some(origin) => Error::usage(format!("{}: {message}", origin.place(table))),
+            None => Error::usage(format!("lab '{}': {message}", self.name)),
+        }
     }
 }
 
@@ -122,19 +155,22 @@ impl Plan {
     }
 
     /// The instances of node `node` (all replicas).
-    pub(crate) fn replicas_of(&self, node: usize) -> impl Iterator<Item = usize> + '_ {
-        (0..self.instances.len()).filter(move |&i| self.instances[i].node == node)
+    pub(crate) fn replicas_of(&self, node: usize) -> Range<usize> {
+        self.nodes[node].instances.clone()
     }
 
-    /// The instances a fault target (`NAME` or `NAME.N`) designates.
-    pub(crate) fn targets(&self, target: &str) -> Vec<usize> {
-        (0..self.instances.len())
-            .filter(|&i| {
-                let instance = &self.instances[i];
-                instance.name == target || self.lab.nodes[instance.node].name == target
-            })
-            .collect()
+    /// The instances binding endpoint `name`.
+    pub(crate) fn binders_of(&self, name: &str) -> &[usize] {
+        self.binders.get(name).map_or(&[], Vec::as_slice)
     }
+}
+
+/// The instances a fault target (`NAME` or `NAME.N`) of node `node` designates.
+fn targets(node: &NodePlan, instances: &[Instance], target: &str) -> Vec<usize> {
+    node.instances
+        .clone()
+        .filter(|&i| instances[i].name == target || !target.contains('.'))
+        .collect()
 }
 
 fn node_plan(lab: &Lab, node: &Node) -> std::result::Result<NodePlan, String> {
@@ -151,20 +187,22 @@ fn node_plan(lab: &Lab, node: &Node) -> std::result::Result<NodePlan, String> {
             .collect::<std::result::Result<Vec<_>, String>>()
     };
     let input = match (&node.input, &node.input_file) {
-        (Some(text), _) => Some(text.clone().into_bytes()),
+        (Some(text), _) => Some(Input::Text(text.as_bytes().into())),
         (None, Some(path)) => {
             let path = match &lab.origin {
                 Some(origin) => origin.dir().join(path),
                 None => path.clone(),
             };
-            let bytes = std::fs::read(&path)
+            let metadata = std::fs::metadata(&path)
                 .map_err(|e| format!("input_file: cannot read {}: {e}", path.display()))?;
-            Some(bytes)
+            check_input_file(&path, &metadata).map_err(|e| format!("input_file: {e}"))?;
+            Some(Input::File(path))
         }
         (None, None) => None,
     };
     Ok(NodePlan {
         binary: binary_of(&node.run[0]),
+        instances: 0..0,
         input,
         ready: node
             .ready
@@ -180,11 +218,6 @@ fn node_plan(lab: &Lab, node: &Node) -> std::result::Result<NodePlan, String> {
             .transpose()?,
         stderr: each("expect.stderr", &node.expect.stderr)?,
     })
-}
-
-/// The zpattern binary `program` names, if it is one given by bare name.
-pub(crate) fn binary_of(program: &str) -> Option<&'static str> {
-    BINARIES.iter().copied().find(|b| *b == program)
 }
 
 /// Split a node's arguments into text and placeholders.
@@ -279,14 +312,6 @@ fn check_endpoint(lab: &Lab, name: &str) -> std::result::Result<(), String> {
     }
 }
 
-pub(crate) fn is_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
-
 /// One instance per replica.
 fn expand(node_index: usize, node: &Node, args: &[Arg]) -> Vec<Instance> {
     let mut binds = BTreeSet::new();
@@ -329,11 +354,11 @@ fn expand(node_index: usize, node: &Node, args: &[Arg]) -> Vec<Instance> {
 }
 
 /// Endpoint name to the instances binding it.
-pub(crate) fn binders(instances: &[Instance]) -> BTreeMap<&str, Vec<usize>> {
-    let mut map: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+fn binders(instances: &[Instance]) -> BTreeMap<String, Vec<usize>> {
+    let mut map: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, instance) in instances.iter().enumerate() {
         for endpoint in &instance.binds {
-            map.entry(endpoint.as_str()).or_default().push(i);
+            map.entry(endpoint.clone()).or_default().push(i);
         }
     }
     map
@@ -341,8 +366,8 @@ pub(crate) fn binders(instances: &[Instance]) -> BTreeMap<&str, Vec<usize>> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::spec::LabTransport;
     use super::*;
-    use crate::lab::spec::LabTransport;
 
     #[test]
     fn connect_options_repeat_for_each_binder() {

@@ -4,10 +4,14 @@
 //! has its stdout and stderr read line by line on threads that send [`Output`] to
 //! the runner.
 
+use super::instance::Input;
+use super::limits::check_input_file;
 use super::watchdog::Watchdog;
 use crate::sys;
+use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::RawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc::Sender;
@@ -35,7 +39,7 @@ pub(crate) struct Output {
 pub(crate) struct Launch<'a> {
     pub(crate) program: &'a Path,
     pub(crate) args: &'a [String],
-    pub(crate) input: Option<&'a [u8]>,
+    pub(crate) input: Option<&'a Input>,
     pub(crate) netns: Option<RawFd>,
     pub(crate) watchdog: &'a Arc<Watchdog>,
     pub(crate) instance: usize,
@@ -53,20 +57,21 @@ impl Child {
     /// Start `launch`, its output going to `output`.
     pub(crate) fn spawn(launch: &Launch, output: &Sender<Output>) -> std::io::Result<Child> {
         let mut command = Command::new(launch.program);
+        let stdin = match launch.input {
+            None => Stdio::null(),
+            Some(Input::Text(_)) => Stdio::piped(),
+            Some(Input::File(path)) => Stdio::from(open_input(path)?),
+        };
         command
             .args(launch.args)
-            .stdin(if launch.input.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        sys::supervise(&mut command, launch.netns, launch.watchdog.fd());
+        sys::supervise(&mut command, launch.netns, launch.watchdog.sockets());
         let mut child = command.spawn()?;
-        if let (Some(mut stdin), Some(input)) = (child.stdin.take(), launch.input) {
-            let input = input.to_vec();
+        if let (Some(mut stdin), Some(Input::Text(input))) = (child.stdin.take(), launch.input) {
+            let input = std::sync::Arc::clone(input);
             // A node that stops reading early is judged by its exit code, not here.
             thread::spawn(move || {
                 let _ = stdin.write_all(&input);
@@ -117,6 +122,18 @@ impl Drop for Child {
         }
         self.watchdog.forget(self.group);
     }
+}
+
+/// Open a node's `input_file` to hand it over as its stdin, checked again as the
+/// plan checked it: it may have changed since. Opened without blocking, so that a
+/// file replaced by a named pipe is refused rather than waited on.
+fn open_input(path: &Path) -> std::io::Result<File> {
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    check_input_file(path, &file.metadata()?).map_err(std::io::Error::other)?;
+    Ok(file)
 }
 
 fn read_lines(

@@ -5,7 +5,8 @@
 
 use super::observe::Observer;
 use super::report::Outcome;
-use super::run::{millis, Run};
+use super::run::Run;
+use super::state::millis;
 use std::time::Duration;
 
 /// How long a binder may run without reporting its endpoints before zlab says
@@ -92,7 +93,6 @@ impl Run<'_> {
 
     /// Start every instance whose binders are ready.
     pub(super) fn start_ready(&mut self, observer: &mut dyn Observer) -> Result<(), Outcome> {
-        let binders = super::plan::binders(&self.plan.instances);
         for i in 0..self.live.len() {
             if self.live[i].started {
                 continue;
@@ -100,7 +100,7 @@ impl Run<'_> {
             let waits = self.plan.instances[i]
                 .connects
                 .iter()
-                .flat_map(|e| binders.get(e.as_str()).into_iter().flatten())
+                .flat_map(|e| self.plan.binders_of(e))
                 .any(|&b| !self.is_ready(b));
             if !waits {
                 self.start(i, observer)

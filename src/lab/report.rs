@@ -5,8 +5,8 @@
 
 use super::expect::{checks, Check};
 use super::plan::Plan;
-use super::run::{millis, state_text};
-use super::state::{Exit, Live, Sample};
+use super::state::{millis, state_text, Exit, Live, Sample};
+use super::topology::Topology;
 use serde::Serialize;
 use std::fmt::Write;
 use std::time::Duration;
@@ -36,8 +36,12 @@ pub struct Report {
     pub lab: String,
     /// The lab's description.
     pub description: String,
-    /// Whether the run completed and every expectation held.
+    /// Whether the run completed, every expectation held, and the lab was not
+    /// skipped.
     pub passed: bool,
+    /// Why the lab is skipped rather than passed: its links' impairment, the point
+    /// of the lab, could not all be applied (the run went ahead without it).
+    pub skipped: Option<String>,
     /// Whether the run was interrupted.
     pub interrupted: bool,
     /// How the run ended, in words.
@@ -52,6 +56,8 @@ pub struct Report {
     pub checks: Vec<Check>,
     /// Starts, bound endpoints, exits, faults, in time order.
     pub events: Vec<Event>,
+    /// The lab's nodes, endpoints and faults, and who binds and connects what.
+    pub topology: Topology,
 }
 
 /// One instance's part of the report.
@@ -60,6 +66,8 @@ pub struct Report {
 pub struct NodeReport {
     /// Instance name (`NAME` or `NAME.N`).
     pub name: String,
+    /// The name of its node (`NAME`).
+    pub node: String,
     /// How it ended: `exited 0`, `stopped`, `killed (fault)`, ...
     pub state: String,
     /// Its exit code, if it exited by itself.
@@ -101,9 +109,11 @@ impl Report {
         events: Vec<(Duration, Option<String>, String)>,
         network: Vec<String>,
         elapsed: Duration,
+        skipped: Option<String>,
     ) -> Report {
         let checks = checks(plan, live);
-        let passed = outcome == Outcome::Completed && checks.iter().all(|c| c.passed);
+        let held = outcome == Outcome::Completed && checks.iter().all(|c| c.passed);
+        let (passed, skipped) = judge(held, skipped);
         let outcome_text = match &outcome {
             Outcome::Completed => "completed".to_string(),
             Outcome::TimeLimit => format!(
@@ -117,6 +127,7 @@ impl Report {
             lab: plan.lab.name.clone(),
             description: plan.lab.description.clone(),
             passed,
+            skipped,
             interrupted: outcome == Outcome::Interrupted,
             outcome: outcome_text,
             elapsed_ms: millis(elapsed),
@@ -133,6 +144,7 @@ impl Report {
                     text,
                 })
                 .collect(),
+            topology: Topology::of(plan),
         }
     }
 
@@ -183,7 +195,7 @@ impl Report {
         out
     }
 
-    /// `verdict: PASS - ...` or `verdict: FAIL - ...`.
+    /// `verdict: PASS - ...`, `verdict: SKIPPED - why; ...` or `verdict: FAIL - ...`.
     pub fn verdict(&self) -> String {
         let held = self.checks.iter().filter(|c| c.passed).count();
         let seconds = self.elapsed_ms as f64 / 1000.0;
@@ -193,6 +205,8 @@ impl Report {
         );
         if self.passed {
             format!("verdict: PASS - {summary}")
+        } else if let Some(why) = &self.skipped {
+            format!("verdict: SKIPPED - {why}; {summary}")
         } else if self.outcome == "completed" {
             format!("verdict: FAIL - {summary}")
         } else {
@@ -234,6 +248,14 @@ impl Report {
     }
 }
 
+/// Passed, skipped (and why) or failed, for a run whose expectations all `held` (or
+/// not) and whose impairment was `skipped` (or not): a run that failed is a
+/// failure, impairment or not.
+fn judge(held: bool, skipped: Option<String>) -> (bool, Option<String>) {
+    let skipped = skipped.filter(|_| held);
+    (held && skipped.is_none(), skipped)
+}
+
 fn node_report(plan: &Plan, i: usize, live: &Live) -> NodeReport {
     let node = &plan.lab.nodes[plan.instances[i].node];
     let (sent, received) = live.counts();
@@ -245,6 +267,7 @@ fn node_report(plan: &Plan, i: usize, live: &Live) -> NodeReport {
         .collect();
     NodeReport {
         name: plan.instances[i].name.clone(),
+        node: node.name.clone(),
         state: state_text(live),
         exit_code: match live.exit {
             Some(Exit::Code(code)) => Some(code),
@@ -270,5 +293,52 @@ fn node_report(plan: &Plan, i: usize, live: &Live) -> NodeReport {
             Vec::new()
         },
         samples: live.samples.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(skipped: Option<&str>, held: bool) -> Report {
+        let check = Check {
+            node: "n".into(),
+            expected: "exit 0".into(),
+            passed: held,
+            found: "exit 0".into(),
+        };
+        let (passed, skipped) = judge(held, skipped.map(String::from));
+        Report {
+            lab: "t".into(),
+            description: String::new(),
+            passed,
+            skipped,
+            interrupted: false,
+            outcome: "completed".into(),
+            elapsed_ms: 1500,
+            network: Vec::new(),
+            nodes: Vec::new(),
+            checks: vec![check],
+            events: Vec::new(),
+            topology: Topology::default(),
+        }
+    }
+
+    #[test]
+    fn a_lab_without_its_impairment_is_skipped_not_passed() {
+        let why = "delay 20ms NOT applied: this kernel has no netem qdisc (sch_netem)";
+        assert_eq!(
+            report(Some(why), true).verdict(),
+            format!("verdict: SKIPPED - {why}; 1 of 1 expectations held (1.5s)")
+        );
+        assert_eq!(
+            report(None, true).verdict(),
+            "verdict: PASS - 1 of 1 expectations held (1.5s)"
+        );
+        // A failure is a failure, impairment or not.
+        assert_eq!(
+            report(Some(why), false).verdict(),
+            "verdict: FAIL - 0 of 1 expectations held (1.5s)"
+        );
     }
 }

@@ -3,13 +3,14 @@
 //! has exited, and stop everything that was started on every way out.
 
 use super::addresses::Addresses;
-use super::netns::Network;
+use super::instance::{Arg, Part};
+use super::netns::{Network, Setup};
 use super::observe::{Observer, Row, RunOptions};
-use super::plan::{Arg, Part, Plan};
+use super::plan::Plan;
 use super::process::{Child, Launch, Output};
 use super::report::{Outcome, Report};
-use super::setup::{resolve_programs, shell_words, LabDir};
-use super::state::{Exit, Live};
+use super::setup::{ensure_open_files, resolve_programs, shell_words, LabDir};
+use super::state::{millis, state_text, Exit, Live};
 use super::watchdog::Watchdog;
 use crate::error::{Error, Result};
 use std::os::unix::process::ExitStatusExt;
@@ -29,8 +30,18 @@ impl Plan {
     /// gives a [`Report`] saying whether every expectation held.
     pub fn run(&self, options: &RunOptions, observer: &mut dyn Observer) -> Result<Report> {
         let programs = resolve_programs(self, options)?;
+        super::arguments::check(
+            self,
+            &programs,
+            &crate::duration::display(options.stats_every),
+        )?;
+        ensure_open_files(self)?;
         let dir = LabDir::create()?;
-        let (network, mut notes) = Network::setup(&self.lab)?;
+        let Setup {
+            network,
+            mut notes,
+            skipped,
+        } = Network::setup(&self.lab)?;
         for note in &notes {
             observer.note(Duration::ZERO, None, note);
         }
@@ -48,7 +59,7 @@ impl Plan {
         );
         let elapsed = run.clock();
         Ok(Report::build(
-            self, &run.live, outcome, run.events, notes, elapsed,
+            self, &run.live, outcome, run.events, notes, elapsed, skipped,
         ))
     }
 }
@@ -238,7 +249,7 @@ impl<'a> Run<'a> {
         let launch = Launch {
             program: &self.programs[instance.node],
             args: &args[1..],
-            input: node_plan.input.as_deref(),
+            input: node_plan.input.as_ref(),
             netns,
             watchdog: &self.watchdog,
             instance: i,
@@ -322,19 +333,6 @@ impl<'a> Run<'a> {
     }
 }
 
-/// A short word for what an instance is doing.
-pub(crate) fn state_text(live: &Live) -> String {
-    match (live.started, live.running(), live.exit) {
-        (false, _, _) => "waiting".into(),
-        (_, true, _) => "running".into(),
-        (_, false, _) if live.faulted => "killed (fault)".into(),
-        (_, false, _) if live.stopped => "stopped".into(),
-        (_, false, Some(Exit::Code(code))) => format!("exited {code}"),
-        (_, false, Some(Exit::Signal(signal))) => format!("signal {signal}"),
-        (_, false, None) => "ended".into(),
-    }
-}
-
 /// The endpoint names an instance binds, in the order its bound lines come.
 pub(crate) fn bind_order(args: &[Arg]) -> Vec<String> {
     args.iter()
@@ -347,8 +345,4 @@ pub(crate) fn bind_order(args: &[Arg]) -> Vec<String> {
             _ => None,
         })
         .collect()
-}
-
-pub(crate) fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

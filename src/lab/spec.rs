@@ -2,7 +2,7 @@
 //! [`Lab::parse`] from TOML or in code with the chained constructors below; either
 //! way [`Lab::plan`] validates it before anything runs.
 
-use super::parse::Origin;
+use super::origin::Origin;
 use crate::duration;
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;

@@ -172,3 +172,21 @@ impl Live {
         self.reported
     }
 }
+
+/// A short word for what an instance is doing.
+pub(crate) fn state_text(live: &Live) -> String {
+    match (live.started, live.running(), live.exit) {
+        (false, _, _) => "waiting".into(),
+        (_, true, _) => "running".into(),
+        (_, false, _) if live.faulted => "killed (fault)".into(),
+        (_, false, _) if live.stopped => "stopped".into(),
+        (_, false, Some(Exit::Code(code))) => format!("exited {code}"),
+        (_, false, Some(Exit::Signal(signal))) => format!("signal {signal}"),
+        (_, false, None) => "ended".into(),
+    }
+}
+
+/// Milliseconds, saturating.
+pub(crate) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}

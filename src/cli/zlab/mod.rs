@@ -3,10 +3,13 @@
 //! `zlab run FILE` exits 0 when every expectation held; 1 when one did not (each
 //! failure is named), the time limit passed, the topology could not come up, or
 //! the `--report` page could not be written at the end; 2 for a lab file that is
-//! missing, unreadable or bad, a program not found, a `--report` path that cannot
-//! be written, namespaces required but unavailable, or bad usage; 130 when
-//! interrupted. The report goes to stdout (a table, or JSON with `--json`), live
-//! progress to stderr.
+//! missing, unreadable, past a bound or bad, a program not found, a zpattern
+//! node's arguments refused by its binary, a `--report` path that cannot be
+//! written, namespaces required but unavailable, too few open files allowed, or
+//! bad usage; 4 when the lab is skipped (every expectation held, but its links'
+//! impairment, the lab's point, could not all be applied); 130 when interrupted.
+//! The report goes to stdout (a table, or JSON with `--json`), live progress to
+//! stderr.
 
 mod live;
 
@@ -33,10 +36,15 @@ pub struct Args {
 pub enum Command {
     /// Run a lab: start its topology, apply its faults, check its expectations.
     Run(RunArgs),
-    /// Check a lab file and show its plan, without running anything.
+    /// Check a lab file and show its plan, without running anything: the file,
+    /// that every program is found, and that each zpattern node's arguments parse.
     Check {
         /// The lab file.
         file: PathBuf,
+        /// Where the zpattern binaries are (default: next to zlab, then the
+        /// directory above it, then PATH).
+        #[arg(long, value_name = "DIR")]
+        bin_dir: Option<PathBuf>,
     },
 }
 
@@ -48,7 +56,8 @@ pub struct RunArgs {
     /// Print the report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Also write the report as a self-contained HTML page with a rate timeline.
+    /// Also write the report as a self-contained HTML page: the lab's map (who
+    /// binds and connects what, the faults) and each node's message rate.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// No live progress on stderr.
@@ -63,12 +72,18 @@ pub struct RunArgs {
     pub grace: Duration,
 }
 
+/// The exit code of a lab skipped because its impairment could not be applied.
+const SKIPPED: u8 = 4;
+
 /// Parse the arguments, run, print, choose the exit code.
 pub fn main() -> ExitCode {
+    if let Some(code) = lab_file_without_command() {
+        return code;
+    }
     let args = crate::cli::parse_args::<Args>();
     let outcome = match args.command {
         Command::Run(run_args) => run(&run_args),
-        Command::Check { file } => check(&file),
+        Command::Check { file, bin_dir } => check(&file, bin_dir),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -77,6 +92,21 @@ pub fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// `zlab FILE`: a lab file where the command should be. Say how to run it (exit 2)
+/// instead of clap's "unrecognized subcommand".
+fn lab_file_without_command() -> Option<ExitCode> {
+    let first = std::env::args_os().nth(1)?;
+    let error = Args::try_parse().err()?;
+    let looks_like_a_lab =
+        Path::new(&first).is_file() || Path::new(&first).extension().is_some_and(|e| e == "lab");
+    if error.kind() != clap::error::ErrorKind::InvalidSubcommand || !looks_like_a_lab {
+        return None;
+    }
+    let file = first.to_string_lossy();
+    note!("zlab: '{file}' is not a command: to run the lab, zlab run {file}; to check it, zlab check {file} (see zlab --help)");
+    Some(ExitCode::from(ErrorKind::Usage.exit_code()))
 }
 
 /// Run a lab; the exit code follows the verdict.
@@ -109,6 +139,8 @@ fn run(args: &RunArgs) -> Result<u8> {
         130
     } else if report.passed {
         0
+    } else if report.skipped.is_some() {
+        SKIPPED
     } else {
         1
     };
@@ -173,9 +205,15 @@ fn print_report(report: &Report, json: bool) -> Result<()> {
         .map_err(|e| Error::io("cannot write the report", e))
 }
 
-/// Check a lab file and print what would start, in which order.
-fn check(file: &PathBuf) -> Result<u8> {
+/// Check a lab file (its programs and the zpattern nodes' arguments too) and
+/// print what would start.
+fn check(file: &PathBuf, bin_dir: Option<PathBuf>) -> Result<u8> {
     let plan = Lab::load(file)?.plan()?;
+    let options = RunOptions {
+        bin_dir,
+        ..RunOptions::default()
+    };
+    plan.verify(&options)?;
     let lab = plan.lab();
     println!("lab {}: {}", lab.name, lab.description);
     println!(
