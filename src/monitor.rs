@@ -22,6 +22,9 @@ const MAX_PENDING_EVENTS: usize = 256;
 /// The bit of a disconnect event's value by which zpattern's libzmq says that the
 /// peer reset the connection (see src/libzmq).
 const PEER_RESET: u32 = 1 << 30;
+/// The bit by which it says that the peer was dropped for a message (or frame)
+/// over the limits.
+const OVER_LIMITS: u32 = 1 << 29;
 
 /// Closed connections kept for the role to judge, at most; older ones are dropped.
 const MAX_DEPARTURES: usize = 1024;
@@ -62,6 +65,9 @@ pub(crate) struct Monitor {
     news: VecDeque<PeerEvent>,
     /// Connections that were up and have closed since the role last looked.
     departures: VecDeque<Departure>,
+    /// Endpoints of connections dropped for a message over the limits, since the
+    /// role last looked.
+    oversized: VecDeque<String>,
 }
 
 impl Monitor {
@@ -89,6 +95,7 @@ impl Monitor {
             failures: BTreeMap::new(),
             news: VecDeque::new(),
             departures: VecDeque::new(),
+            oversized: VecDeque::new(),
         })
     }
 
@@ -130,7 +137,15 @@ impl Monitor {
             }
             zmq_sys::ZMQ_EVENT_DISCONNECTED => {
                 let reset = value & PEER_RESET != 0;
-                let fd = RawFd::try_from(value & !PEER_RESET).unwrap_or(-1);
+                let fd = RawFd::try_from(value & !(PEER_RESET | OVER_LIMITS)).unwrap_or(-1);
+                if value & OVER_LIMITS != 0 {
+                    if let Some(connection) = self.connections.get(&fd) {
+                        if self.oversized.len() == MAX_DEPARTURES {
+                            self.oversized.pop_front();
+                        }
+                        self.oversized.push_back(connection.address.clone());
+                    }
+                }
                 self.closed(fd, reset);
             }
             zmq_sys::ZMQ_EVENT_HANDSHAKE_SUCCEEDED => self.handshaken(&address),
@@ -238,6 +253,12 @@ impl Monitor {
     /// The events about outgoing connections since the last call.
     pub(crate) fn take_events(&mut self) -> impl Iterator<Item = PeerEvent> + '_ {
         self.news.drain(..)
+    }
+
+    /// The endpoints of connections dropped for a message over the limits since
+    /// the last call.
+    pub(crate) fn take_oversized(&mut self) -> impl Iterator<Item = String> + '_ {
+        self.oversized.drain(..)
     }
 
     /// Connections that were up and have closed since the last call.

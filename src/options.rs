@@ -3,7 +3,7 @@
 //! Endpoints to bind and connect, high-water marks, linger, timeouts, heartbeats and
 //! reconnection, size limits, the ZeroMQ context, the [`Stop`] to honour and a hook
 //! for [`crate::peer::PeerEvent`]s. Defaults are safe for untrusted peers
-//! and make exit bounded: linger is one second, not libzmq's "forever"; heartbeats
+//! and make exit bounded: linger is five seconds without progress, not libzmq's "forever"; heartbeats
 //! are on, so a peer that vanished without closing its connection is noticed.
 
 use crate::frame::Limits;
@@ -39,7 +39,9 @@ pub struct Options {
     pub send_hwm: u32,
     /// Messages queued per peer on receipt before libzmq stops reading; 0 = unlimited.
     pub recv_hwm: u32,
-    /// How long closing a sending role keeps trying to deliver what is queued.
+    /// How long closing a sending role waits for peers that take nothing of what
+    /// is queued for them (peers that keep taking it are waited for as long as
+    /// they do).
     pub linger: Duration,
     /// Longest a send may block; `None` = until it can be queued (or stopped).
     pub send_timeout: Option<Duration>,
@@ -54,6 +56,11 @@ pub struct Options {
     pub heartbeat_timeout: Duration,
     /// How long to wait before reconnecting a lost connection (`ZMQ_RECONNECT_IVL`).
     pub reconnect: Duration,
+    /// How long a new connection may take to complete its ZeroMQ handshake before
+    /// it is dropped (`ZMQ_HANDSHAKE_IVL`): connections that never finish it (a
+    /// scanner, a flood of half-open connections) hold a descriptor each until
+    /// then.
+    pub handshake_timeout: Duration,
     /// With a value, the reconnect interval doubles after each failed attempt up to
     /// this (`ZMQ_RECONNECT_IVL_MAX`); `None`: it stays [`Options::reconnect`].
     pub reconnect_max: Option<Duration>,
@@ -71,8 +78,12 @@ pub struct Options {
 impl Options {
     /// libzmq's default high-water mark: 1000 messages queued per peer and direction.
     pub const DEFAULT_HWM: u32 = 1000;
-    /// Default linger: how long closing a sending role keeps trying to deliver.
-    pub const DEFAULT_LINGER: Duration = Duration::from_secs(1);
+    /// Default linger: how long closing a sending role waits for peers that take
+    /// nothing. Over TCP a reader that is behind frees room in bursts (the kernel
+    /// reopens a closed window only once a sixteenth of the largest receive buffer,
+    /// 384 KiB by default, is free), so a reader taking 100 kB/s looks idle for
+    /// seconds at a time.
+    pub const DEFAULT_LINGER: Duration = Duration::from_secs(5);
     /// Default heartbeat interval.
     pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(10);
     /// Default heartbeat timeout: a dead peer is noticed within about 40 s.
@@ -82,8 +93,11 @@ impl Options {
     pub const DEFAULT_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(30);
     /// Default reconnect interval (libzmq's).
     pub const DEFAULT_RECONNECT: Duration = Duration::from_millis(100);
+    /// Default handshake timeout: 5 s (libzmq's is 30 s, long enough for a thousand
+    /// half-open connections to lock everyone else out for that long).
+    pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
-    /// Defaults: no endpoints, HWM 1000 both ways, linger 1 s, no timeouts (wait until
+    /// Defaults: no endpoints, HWM 1000 both ways, linger 5 s, no timeouts (wait until
     /// stopped), heartbeats every 10 s with a 30 s timeout, reconnection every 100 ms,
     /// [`Limits::default`], a private context, no stop, no peer hook.
     pub fn new() -> Options {
@@ -98,6 +112,7 @@ impl Options {
             heartbeat: Some(Options::DEFAULT_HEARTBEAT),
             heartbeat_timeout: Options::DEFAULT_HEARTBEAT_TIMEOUT,
             reconnect: Options::DEFAULT_RECONNECT,
+            handshake_timeout: Options::DEFAULT_HANDSHAKE_TIMEOUT,
             reconnect_max: None,
             limits: Limits::default(),
             context: None,
@@ -177,6 +192,12 @@ impl Options {
         self
     }
 
+    /// Drop a connection whose handshake takes longer than `timeout`.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Options {
+        self.handshake_timeout = timeout;
+        self
+    }
+
     /// Call `hook` with every [`PeerEvent`] about the connected endpoints (up, lost,
     /// refused), from the thread using the role.
     pub fn on_peer_event(mut self, hook: impl Fn(&PeerEvent) + Send + Sync + 'static) -> Options {
@@ -190,9 +211,10 @@ impl Options {
         self
     }
 
-    /// Largest frame accepted from a peer, in bytes (see [`Limits::max_frame_size`]).
-    pub fn max_frame_size(mut self, bytes: usize) -> Options {
-        self.limits.max_frame_size = bytes;
+    /// Largest message accepted from a peer, in bytes, all frames together (see
+    /// [`Limits::max_message_size`]).
+    pub fn max_message_size(mut self, bytes: usize) -> Options {
+        self.limits.max_message_size = bytes;
         self
     }
 
@@ -231,6 +253,7 @@ impl fmt::Debug for Options {
             .field("heartbeat_timeout", &self.heartbeat_timeout)
             .field("reconnect", &self.reconnect)
             .field("reconnect_max", &self.reconnect_max)
+            .field("handshake_timeout", &self.handshake_timeout)
             .field("limits", &self.limits)
             .field("shared_context", &self.context.is_some())
             .field("stop", &self.stop)

@@ -42,6 +42,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+/// `ZMQ_TCP_MAXRT` (TCP_USER_TIMEOUT on Linux), which the zmq crate does not wrap.
+const ZMQ_TCP_MAXRT: u32 = 80;
+
 /// Longest single wait inside a blocking call, so a [`Stop`] is seen promptly.
 const WAIT_SLICE: Duration = Duration::from_millis(50);
 /// How often the delivery drain looks at the kernel queues.
@@ -123,11 +126,12 @@ impl Socket {
             .map(Endpoint::for_bind)
             .collect::<Result<Vec<_>>>()?;
         let connects = parse_all(&options.connects)?;
+        sys::raise_message_limits(options.limits.max_frames, options.limits.max_message_size);
         let context = options.context.clone().unwrap_or_default();
-        let socket = context
+        let mut socket = context
             .socket(kind)
             .map_err(|e| Error::zmq(format!("cannot create a {role} socket"), e))?;
-        configure(&socket, options, binds.iter().chain(&connects))
+        configure(&mut socket, options, binds.iter().chain(&connects))
             .and_then(|()| socket.set_immediate(deals_to_one(kind)))
             .map_err(|e| Error::zmq(format!("cannot configure the {role} socket"), e))?;
         let monitor = Monitor::attach(&context, &socket)?;
@@ -208,6 +212,14 @@ impl Socket {
         self.watched = Instant::now();
         self.monitor.update()?;
         self.look_at_deliveries();
+        let oversized: Vec<String> = self.monitor.take_oversized().collect();
+        for endpoint in oversized {
+            let what = format!(
+                "sent a message over the limits ({} frames, {} bytes); dropped its connection",
+                self.limits.max_frames, self.limits.max_message_size
+            );
+            self.tell_endpoint(endpoint, what);
+        }
         for event in self.monitor.take_events() {
             if let Some(hook) = &self.peer_hook {
                 hook.call(&event);
@@ -261,6 +273,15 @@ impl Socket {
     /// broke a limit: `what` it did and what was done. At most
     /// [`PeerEvent::TOLD_PER_SECOND`] a second; the rest are counted.
     pub(crate) fn tell(&mut self, fd: Option<RawFd>, what: String) {
+        let endpoint = fd
+            .and_then(|fd| self.monitor.address_of(fd))
+            .unwrap_or("inproc")
+            .to_string();
+        self.tell_endpoint(endpoint, what);
+    }
+
+    /// [`Socket::tell`] about the peer of a connection through `endpoint`.
+    fn tell_endpoint(&mut self, endpoint: String, what: String) {
         let Some(hook) = &self.peer_hook else {
             return;
         };
@@ -274,10 +295,6 @@ impl Socket {
             return;
         }
         *told += 1;
-        let endpoint = fd
-            .and_then(|fd| self.monitor.address_of(fd))
-            .unwrap_or("inproc")
-            .to_string();
         hook.call(&PeerEvent::Misbehaved {
             endpoint,
             what,
@@ -695,14 +712,14 @@ fn count(n: u32) -> i32 {
 }
 
 fn configure<'a>(
-    socket: &zmq::Socket,
+    socket: &mut zmq::Socket,
     options: &Options,
     mut endpoints: impl Iterator<Item = &'a Endpoint>,
 ) -> zmq::Result<()> {
     socket.set_linger(millis(options.linger))?;
     socket.set_sndhwm(count(options.send_hwm))?;
     socket.set_rcvhwm(count(options.recv_hwm))?;
-    let max = i64::try_from(options.limits.max_frame_size).unwrap_or(i64::MAX);
+    let max = i64::try_from(options.limits.max_message_size).unwrap_or(i64::MAX);
     socket.set_maxmsgsize(max)?;
     // A blocking send or receive returns at least once a slice, to look at the stop;
     // the deadlines of the options are kept by Socket itself.
@@ -716,10 +733,20 @@ fn configure<'a>(
             // 100 ms, at most 6553.5 s).
             let ttl = (options.heartbeat_timeout.as_millis() / 100).min(u128::from(u16::MAX));
             socket.set_heartbeat_ttl(i32::try_from(ttl * 100).unwrap_or(i32::MAX))?;
+            // A heartbeat waiting behind data a slow peer does not take is not
+            // counted against it (see src/libzmq); a peer whose host is gone is
+            // then TCP's to notice: data it does not acknowledge within the same
+            // time ends the connection (TCP_USER_TIMEOUT).
+            sys::set_int_option(
+                socket,
+                ZMQ_TCP_MAXRT,
+                millis(interval + options.heartbeat_timeout),
+            )?;
         }
         None => socket.set_heartbeat_ivl(0)?,
     }
     socket.set_reconnect_ivl(millis(options.reconnect))?;
+    socket.set_handshake_ivl(millis(options.handshake_timeout))?;
     socket.set_reconnect_ivl_max(options.reconnect_max.map_or(0, millis))?;
     let ipv6 = endpoints.any(|e| e.transport() == Transport::Tcp && e.address().starts_with('['));
     if ipv6 {

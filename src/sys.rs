@@ -244,6 +244,22 @@ impl Drop for RawMessage {
     }
 }
 
+extern "C" {
+    /// In zpattern's libzmq (src/libzmq): raise the process-wide limits on one
+    /// incoming message (frames, bytes over all frames) to at least these.
+    fn zpattern_raise_message_limits(frames: u64, bytes: u64);
+}
+
+/// Make libzmq drop a peer that sends a message of more than `frames` frames or
+/// `bytes` bytes in all, over tcp and ipc. Process-wide: the largest limits any
+/// caller asked for hold.
+pub(crate) fn raise_message_limits(frames: usize, bytes: usize) {
+    let frames = u64::try_from(frames).unwrap_or(u64::MAX);
+    let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+    // SAFETY: the function only updates two atomic integers.
+    unsafe { zpattern_raise_message_limits(frames, bytes) };
+}
+
 /// Shut connection `fd` down both ways: its owner (libzmq) then sees it end and
 /// closes it. Used to cut off a peer that broke a limit.
 pub(crate) fn shut_down(fd: RawFd) -> io::Result<()> {

@@ -38,12 +38,15 @@ pub struct SocketArgs {
     /// High-water mark: messages queued per peer and direction (0 = unlimited).
     #[arg(long, value_name = "N", default_value_t = Options::DEFAULT_HWM)]
     pub hwm: u32,
-    /// How long to keep delivering queued messages when exiting.
-    #[arg(long, value_name = "DUR", default_value = "1s", value_parser = duration_arg)]
+    /// At exit, how long to wait for peers that read nothing of what is still
+    /// queued for them (peers that keep reading are waited for as long as they do;
+    /// after Ctrl-C, DUR in all).
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = duration_arg)]
     pub linger: Duration,
-    /// Largest frame accepted from a peer, in bytes (suffixes k, M, G; at least
-    /// 256); a peer sending more is disconnected.
-    #[arg(long, value_name = "BYTES", default_value = "16M", value_parser = max_size_arg)]
+    /// Largest message, all frames together, in bytes (suffixes k, M, G; at least
+    /// 256): a peer sending more is disconnected (and said so); a sender refuses an
+    /// input message over it.
+    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = max_size_arg)]
     pub max_size: usize,
     /// Send a heartbeat on each quiet connection every DUR (0: none), so that a peer
     /// that vanished without closing its connection is noticed.
@@ -59,6 +62,9 @@ pub struct SocketArgs {
     /// Double the reconnect interval after each failed attempt, up to DUR.
     #[arg(long, value_name = "DUR", value_parser = positive_duration_arg)]
     pub reconnect_max: Option<Duration>,
+    /// Drop a connection that has not completed its ZeroMQ handshake within DUR.
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = positive_duration_arg)]
+    pub handshake_timeout: Duration,
     /// Message format on stdin and stdout: text (frames joined by TAB, one message per
     /// line), escaped, hex, json or raw.
     #[arg(long, value_name = "FMT", default_value = "text", value_parser = format_arg)]
@@ -100,8 +106,9 @@ impl SocketArgs {
             .linger(self.linger)
             .heartbeat(heartbeat, self.heartbeat_timeout)
             .reconnect(self.reconnect, self.reconnect_max)
+            .handshake_timeout(self.handshake_timeout)
             .limits(Limits {
-                max_frame_size: self.max_size,
+                max_message_size: self.max_size,
                 ..Limits::default()
             })
             .stop(stop.clone());

@@ -58,6 +58,9 @@ pub fn main<A: Parser>(run: fn(A, &Stop) -> Result<()>) -> ExitCode {
     }
     let name = A::command().get_name().to_string();
     let _ = PROGRAM.set(Box::leak(name.clone().into_boxed_str()));
+    // Each connection takes a descriptor: the common soft limit of 1,024 would let
+    // a thousand idle connections lock everyone else out. Up to the hard limit.
+    let _ = crate::sys::raise_open_files(u64::MAX);
     let stop = match Stop::on_signals() {
         Ok(stop) => stop,
         Err(e) => {

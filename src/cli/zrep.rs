@@ -72,10 +72,10 @@ fn fill(template: &[u8], request: &Message, limits: &Limits) -> Result<Message> 
     let tabs = |bytes: &[u8]| memchr::memchr_iter(b'\t', bytes).count();
     let size = template.len() - 2 * holes + holes * joined.len();
     let frames = 1 + tabs(template) + holes * tabs(&joined);
-    if size > limits.max_frame_size || frames > limits.max_frames {
+    if size > limits.max_message_size || frames > limits.max_frames {
         return Err(Error::protocol(format!(
             "dropped a request: its reply would be {size} bytes in {frames} frames, over the limits ({} bytes, {} frames)",
-            limits.max_frame_size, limits.max_frames
+            limits.max_message_size, limits.max_frames
         )));
     }
     let mut reply = Vec::with_capacity(size);
@@ -93,7 +93,7 @@ fn fill(template: &[u8], request: &Message, limits: &Limits) -> Result<Message> 
 pub fn run(args: Args, stop: &Stop) -> Result<()> {
     let format = args.socket.format;
     let limits = Limits {
-        max_frame_size: args.socket.max_size,
+        max_message_size: args.socket.max_size,
         ..Limits::default()
     };
     let responder = match (&args.reply, &args.exec) {

@@ -328,16 +328,18 @@ impl<'a> IntoIterator for &'a Message {
 /// its input. The defaults suit untrusted peers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest frame in bytes. Enforced by libzmq (`ZMQ_MAXMSGSIZE`) before it
-    /// allocates: a peer sending a larger frame is disconnected.
-    pub max_frame_size: usize,
-    /// Most frames in one message; a longer message is drained and reported.
+    /// Largest message in bytes, all frames together. Over tcp and ipc, libzmq
+    /// (as zpattern builds it) enforces it as the message arrives, before it
+    /// allocates more: a peer that sends a larger message, or a frame larger than
+    /// this, is disconnected, and the receiver is told why.
+    pub max_message_size: usize,
+    /// Most frames in one message: enforced the same way.
     pub max_frames: usize,
 }
 
 impl Limits {
-    /// Default largest frame: 16 MiB.
-    pub const DEFAULT_MAX_FRAME_SIZE: usize = 16 << 20;
+    /// Default largest message: 1 MiB (as nng's default; `--max-size` raises it).
+    pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 20;
     /// Default most frames per message: 256.
     pub const DEFAULT_MAX_FRAMES: usize = 256;
 
@@ -350,11 +352,11 @@ impl Limits {
                 self.max_frames
             )));
         }
-        if let Some(big) = msg.frames().iter().find(|f| f.len() > self.max_frame_size) {
+        if msg.byte_len() > self.max_message_size {
             return Err(Error::protocol(format!(
-                "frame of {} bytes is larger than the limit of {} bytes",
-                big.len(),
-                self.max_frame_size
+                "message of {} bytes is larger than the limit of {} bytes",
+                msg.byte_len(),
+                self.max_message_size
             )));
         }
         Ok(())
@@ -364,7 +366,7 @@ impl Limits {
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            max_frame_size: Limits::DEFAULT_MAX_FRAME_SIZE,
+            max_message_size: Limits::DEFAULT_MAX_MESSAGE_SIZE,
             max_frames: Limits::DEFAULT_MAX_FRAMES,
         }
     }
@@ -463,7 +465,7 @@ mod tests {
     #[test]
     fn limits_name_the_broken_bound() {
         let limits = Limits {
-            max_frame_size: 4,
+            max_message_size: 4,
             max_frames: 2,
         };
         assert!(limits

@@ -22,14 +22,21 @@ fn zrep_drops_requests_that_break_a_limit_and_goes_on_serving() {
     )
     .bound();
     let context = zmq::Context::new();
+    // More frames than the limit: libzmq drops the sender's connection before the
+    // message is whole, and zrep says so.
     let hostile = dealer(&context, &endpoint);
     let mut many: Vec<Vec<u8>> = vec![Vec::new()];
     many.extend((0..300).map(|i| format!("f{i}").into_bytes()));
     hostile.send_multipart(many, 0).unwrap();
-    // No envelope at all: a REP socket would take it as one and be stuck.
-    hostile.send_multipart(["no", "delimiter"], 0).unwrap();
     assert!(
         hostile.recv_multipart(0).is_err(),
+        "a dropped request gets no reply"
+    );
+    // No envelope at all: a REP socket would take it as one and be stuck.
+    let careless = dealer(&context, &endpoint);
+    careless.send_multipart(["no", "delimiter"], 0).unwrap();
+    assert!(
+        careless.recv_multipart(0).is_err(),
         "a dropped request gets no reply"
     );
     let client = zmq_socket(&context, zmq::REQ);
@@ -38,13 +45,18 @@ fn zrep_drops_requests_that_break_a_limit_and_goes_on_serving() {
     client.send("hello", 0).unwrap();
     assert_eq!(client.recv_multipart(0).unwrap(), [b"ok hello".to_vec()]);
     let out = zrep.finish().expect(0);
-    assert_eq!(
-        out.errors(),
-        [
-            "zrep: warning: replier dropped a message of 302 frames, more than the limit of 256",
-            "zrep: warning: replier dropped a request without an envelope (no empty delimiter frame)",
-        ]
+    let errors = out.errors();
+    let oversized = format!(
+        "zrep: a peer on {endpoint} sent a message over the limits (256 frames, 1048576 bytes); dropped its connection"
     );
+    assert!(errors.contains(&oversized.as_str()), "{errors:?}");
+    assert!(
+        errors.contains(
+            &"zrep: warning: replier dropped a request without an envelope (no empty delimiter frame)"
+        ),
+        "{errors:?}"
+    );
+    assert_eq!(errors.len(), 2, "{errors:?}");
 }
 
 #[test]
@@ -71,7 +83,7 @@ fn a_reply_template_cannot_be_blown_up_by_a_request() {
     let out = zrep.finish().expect(0);
     assert_eq!(
         out.errors(),
-        ["zrep: warning: dropped a request: its reply would be 3002 bytes in 3001 frames, over the limits (16777216 bytes, 256 frames)"]
+        ["zrep: warning: dropped a request: its reply would be 3002 bytes in 3001 frames, over the limits (1048576 bytes, 256 frames)"]
     );
 }
 
@@ -88,7 +100,7 @@ fn a_reply_of_too_many_frames_is_a_failed_attempt_for_zreq() {
             "--data",
             "question",
             "--timeout",
-            "5s",
+            "1s",
             "--retries",
             "1",
             "--backoff",
@@ -96,7 +108,8 @@ fn a_reply_of_too_many_frames_is_a_failed_attempt_for_zreq() {
         ],
     )
     .start();
-    // First attempt: a reply of 300 frames. Second: a good one.
+    // First attempt: a reply of 300 frames, which costs the server its connection.
+    // Second: a good one, on the requester's new connection.
     let request = server.recv_multipart(0).unwrap();
     let mut bad = request[..2].to_vec();
     bad.extend((0..300).map(|i| format!("f{i}").into_bytes()));
@@ -108,12 +121,14 @@ fn a_reply_of_too_many_frames_is_a_failed_attempt_for_zreq() {
     let out = zreq.finish().expect(0);
     assert_eq!(out.lines(), ["answer"]);
     let errors = out.errors();
-    assert_eq!(
-        errors[0],
-        "zreq: warning: requester dropped a message of 300 frames, more than the limit of 256"
+    let oversized = format!(
+        "zreq: a peer on {endpoint} sent a message over the limits (256 frames, 1048576 bytes); dropped its connection"
     );
+    assert!(errors.contains(&oversized.as_str()), "{errors:?}");
     assert!(
-        errors[1].starts_with("zreq: no reply within 5s; resending (attempt 2 of 2)"),
+        errors
+            .iter()
+            .any(|e| e.starts_with("zreq: no reply within 1s; resending (attempt 2 of 2)")),
         "{errors:?}"
     );
 }
@@ -223,5 +238,112 @@ fn a_subscription_flood_is_bounded_reported_and_cut_off() {
             "sent more than 1000 subscriptions or 65536 bytes of topics; dropping the excess"
         ) && text.contains("; cut it off"),
         "{text}"
+    );
+}
+
+/// A raw ZMTP 3.0 peer: the greeting of a PUSH socket with the NULL mechanism,
+/// connected over TCP to `endpoint` (`tcp://127.0.0.1:PORT`).
+fn raw_pusher(endpoint: &str) -> std::net::TcpStream {
+    use std::io::{Read, Write};
+    let address = endpoint.strip_prefix("tcp://").unwrap();
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut greeting = vec![0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3, 0];
+    greeting.extend_from_slice(b"NULL");
+    greeting.resize(64, 0);
+    stream.write_all(&greeting).unwrap();
+    let mut theirs = [0u8; 64];
+    stream.read_exact(&mut theirs).unwrap();
+    // READY, with Socket-Type PUSH.
+    let mut ready = vec![5];
+    ready.extend_from_slice(b"READY");
+    ready.push(11);
+    ready.extend_from_slice(b"Socket-Type");
+    ready.extend_from_slice(&4u32.to_be_bytes());
+    ready.extend_from_slice(b"PUSH");
+    let mut command = vec![0x04, u8::try_from(ready.len()).unwrap()];
+    command.extend_from_slice(&ready);
+    stream.write_all(&command).unwrap();
+    stream
+}
+
+#[test]
+fn a_message_of_millions_of_empty_frames_is_cut_short() {
+    use std::io::Write;
+    let (mut zpull, endpoint) = run(Bin::Zpull, &["--bind", ANY, "--timeout", "2s"]).bound();
+    let mut peer = raw_pusher(&endpoint);
+    // Two million empty frames, each saying another follows: libzmq would hold
+    // them all (about 64 bytes each) waiting for the last one.
+    let chunk: Vec<u8> = [0x01, 0x00].repeat(64 * 1024);
+    let mut sent = 0;
+    while sent < 2_000_000 {
+        if peer.write_all(&chunk).is_err() {
+            break; // cut off
+        }
+        sent += 64 * 1024;
+    }
+    assert!(
+        sent < 2_000_000,
+        "the receiver took {sent} frames of one message"
+    );
+    let usage = wait_all_with_usage(&mut [&mut zpull], DEADLINE).expect("zpull ends");
+    let out = zpull.finish().expect(0);
+    assert!(usage[0].peak_rss_kib < 64 * 1024, "{:?}", usage[0]);
+    let dropped = format!(
+        "zpull: a peer on {endpoint} sent a message over the limits (256 frames, 1048576 bytes); dropped its connection"
+    );
+    assert_eq!(out.errors(), [dropped]);
+}
+
+#[test]
+fn the_open_files_limit_is_raised_to_the_hard_limit_at_start() {
+    // Started with the common soft limit of 1,024 (the hard limit above it).
+    let zpull = env!("CARGO_BIN_EXE_zpull");
+    let script = format!("ulimit -Sn 1024 && exec {zpull} --bind {ANY} --timeout 5s");
+    let (zpull, _endpoint) = crate::support::program("zpull", "sh", &["-c", &script]).bound();
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", zpull.id())).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let numbers: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(numbers[0], numbers[1], "soft and hard: {line}");
+    drop(zpull);
+}
+
+#[test]
+fn a_connection_that_never_completes_its_handshake_is_dropped() {
+    use std::io::Read;
+    let (_zpull, endpoint) = run(
+        Bin::Zpull,
+        &[
+            "--bind",
+            ANY,
+            "--handshake-timeout",
+            "300ms",
+            "--timeout",
+            "20s",
+        ],
+    )
+    .bound();
+    let address = endpoint.strip_prefix("tcp://").unwrap();
+    let mut idle = std::net::TcpStream::connect(address).unwrap();
+    idle.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    // zpull sends its greeting, then hangs up when ours never comes (an end of
+    // file, or a reset; a read that times out instead means it kept us).
+    let mut everything = Vec::new();
+    let ended = idle.read_to_end(&mut everything);
+    assert!(
+        !matches!(&ended, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "{ended:?}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "the idle connection was kept for {:?}",
+        started.elapsed()
     );
 }

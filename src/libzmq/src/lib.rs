@@ -8,7 +8,7 @@
 //! * **Platform facts**: the upstream build leaves libzmq's `platform.hpp` empty,
 //!   which compiles `ZMQ_TCP_KEEPALIVE*` into silent no-ops and gives ipc messages no
 //!   metadata. The Linux facts they depend on are defined here.
-//! * **Four changes to the stream engine** (`stream_engine_base.cpp`), applied to a copy
+//! * **Five changes to the stream engine** (`stream_engine_base.cpp`), applied to a copy
 //!   of the upstream source and compiled in place of the original object (see
 //!   [`ENGINE_FIXES`]). Without them, libzmq 4.3.5 loses what a peer sent before it
 //!   went away whenever the receiver was behind, and can be made to abort by a peer.
@@ -66,11 +66,116 @@ struct Fix {
 ///    writing is (data the peer's kernel does not take yet), those timers are looked
 ///    at again later instead. A peer whose host is gone is noticed by TCP, whose
 ///    retransmission limit zpattern sets (`ZMQ_TCP_MAXRT`, `TCP_USER_TIMEOUT`).
-/// 4. **Say when the peer reset the connection.** A peer that closes its end with
-///    data it has not read resets the connection: what was sent to it is lost. The
-///    disconnect event now says so (bit 30 of its value), so that a sender can tell
-///    a peer that left with messages unread from one that read everything first.
+/// 4. **Say why a connection ended.** A peer that closes its end with data it has
+///    not read resets the connection: what was sent to it is lost. A peer dropped
+///    for a frame over `ZMQ_MAXMSGSIZE` (or a message over the limits of change 5)
+///    was dropped in silence. The disconnect event now says either (bits 30 and 29
+///    of its value), so that a sender can tell a peer that left with messages
+///    unread from one that read everything first, and a receiver can say why it
+///    dropped a peer.
+/// 5. **Bound what one message may hold.** libzmq hands a multipart message over
+///    only once its last frame has arrived, and `ZMQ_MAXMSGSIZE` bounds each frame,
+///    not their number: one peer could make a receiver hold a message of millions of
+///    empty frames (about 64 bytes each) before anything looked at it. The engine
+///    now counts the frames and bytes of the message it is decoding and drops the
+///    connection (a protocol error) past the limits the process set through
+///    `zpattern_raise_message_limits(frames, bytes)` (the largest any socket asked
+///    for; none until then).
 const ENGINE_FIXES: &[Fix] = &[
+    Fix {
+        why: "bound what one message may hold (1 of 4)",
+        find: "#include \"wire.hpp\"",
+        replace: "#include \"wire.hpp\"
+
+#include <atomic>
+#include <unordered_map>
+
+//  zpattern: the most frames, and bytes over all frames, one incoming message may
+//  hold (0: no limit), for the whole process; the largest any socket asked for.
+//  Each engine's count for the message it is decoding lives in a table of its I/O
+//  thread (an engine stays in one), so the engine's layout does not change.
+static std::atomic<uint64_t> zpattern_max_frames (0);
+static std::atomic<uint64_t> zpattern_max_bytes (0);
+struct zpattern_message_count
+{
+    uint64_t frames;
+    uint64_t bytes;
+};
+static thread_local std::unordered_map<const void *, zpattern_message_count>
+  zpattern_counts;
+
+extern \"C\" void zpattern_raise_message_limits (uint64_t frames_,
+                                               uint64_t bytes_)
+{
+    uint64_t seen = zpattern_max_frames.load ();
+    while (seen < frames_
+           && !zpattern_max_frames.compare_exchange_weak (seen, frames_)) {
+    }
+    seen = zpattern_max_bytes.load ();
+    while (seen < bytes_
+           && !zpattern_max_bytes.compare_exchange_weak (seen, bytes_)) {
+    }
+}",
+    },
+    Fix {
+        why: "bound what one message may hold (2 of 4)",
+        find: "zmq::stream_engine_base_t::~stream_engine_base_t ()
+{
+    zmq_assert (!_plugged);
+",
+        replace: "zmq::stream_engine_base_t::~stream_engine_base_t ()
+{
+    zmq_assert (!_plugged);
+    zpattern_counts.erase (this);
+",
+    },
+    Fix {
+        why: "bound what one message may hold (3 of 4)",
+        find: "int zmq::stream_engine_base_t::decode_and_push (msg_t *msg_)
+{
+    zmq_assert (_mechanism != NULL);
+
+    if (_mechanism->decode (msg_) == -1)
+        return -1;
+",
+        replace: "int zmq::stream_engine_base_t::decode_and_push (msg_t *msg_)
+{
+    zmq_assert (_mechanism != NULL);
+
+    if (_mechanism->decode (msg_) == -1)
+        return -1;
+
+    //  zpattern: libzmq hands a message over only once its last frame is in, so
+    //  a peer could otherwise make us hold a message of any number of frames.
+    if (!(msg_->flags () & msg_t::command)) {
+        const uint64_t max_frames = zpattern_max_frames.load ();
+        const uint64_t max_bytes = zpattern_max_bytes.load ();
+        if (max_frames > 0 || max_bytes > 0) {
+            zpattern_message_count &count = zpattern_counts[this];
+            count.frames += 1;
+            count.bytes += msg_->size ();
+            if ((max_frames > 0 && count.frames > max_frames)
+                || (max_bytes > 0 && count.bytes > max_bytes)) {
+                zpattern_counts.erase (this);
+                errno = EMSGSIZE;
+                return -1;
+            }
+            if (!(msg_->flags () & msg_t::more))
+                zpattern_counts.erase (this);
+        }
+    }
+",
+    },
+    Fix {
+        why: "bound what one message may hold (4 of 4)",
+        find: "void zmq::stream_engine_base_t::plug (io_thread_t *io_thread_,
+                                      session_base_t *session_)
+{",
+        replace: "void zmq::stream_engine_base_t::plug (io_thread_t *io_thread_,
+                                      session_base_t *session_)
+{
+    zpattern_counts.erase (this);",
+    },
     Fix {
         why: "say when the peer reset the connection (1 of 2)",
         find: "void zmq::stream_engine_base_t::error (error_reason_t reason_)
@@ -83,17 +188,21 @@ const ENGINE_FIXES: &[Fix] = &[
 
     //  zpattern: a peer that closes with data it has not read resets the
     //  connection (TCP sends a reset, a unix socket reports ECONNRESET): what
-    //  was sent to it is lost. The disconnect event carries that in bit 30 of
-    //  its value (file descriptors are far smaller).
+    //  was sent to it is lost. A peer that sent a frame over ZMQ_MAXMSGSIZE, or
+    //  a message over the limits above, is dropped for it (EMSGSIZE). The
+    //  disconnect event carries these in bits 30 and 29 of its value (file
+    //  descriptors are far smaller).
     const bool peer_reset = reason_ == connection_error && errno == ECONNRESET;
+    const bool too_big = reason_ == protocol_error && errno == EMSGSIZE;
 ",
     },
     Fix {
         why: "say when the peer reset the connection (2 of 2)",
         find: "    _socket->event_disconnected (_endpoint_uri_pair, _s);
     _session->flush ();",
-        replace: "    _socket->event_disconnected (_endpoint_uri_pair,
-                                 peer_reset ? (_s | (1 << 30)) : _s);
+        replace: "    _socket->event_disconnected (
+      _endpoint_uri_pair,
+      _s | (peer_reset ? (1 << 30) : 0) | (too_big ? (1 << 29) : 0));
     _session->flush ();",
     },
     Fix {
