@@ -42,5 +42,5 @@
 mod publisher;
 mod subscriber;
 
-pub use publisher::Publisher;
+pub use publisher::{Publisher, SubscriptionLimits};
 pub use subscriber::Subscriber;
