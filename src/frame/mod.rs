@@ -7,6 +7,16 @@
 //! [`Format`] converts messages to and from terminal records (one line per message in
 //! the line formats) for the role binaries.
 //!
+//! # Why a frame is a libzmq message
+//!
+//! A [`Frame`] holds its bytes in a libzmq message (`zmq_msg_t`), not a `Vec<u8>`:
+//! a receive fills it in place and a send hands its buffer to libzmq, so a frame
+//! crosses between the socket and the program without a copy (large owned buffers
+//! are handed over whole too, see [`ZERO_COPY_THRESHOLD`]). That is the one libzmq
+//! detail of this room: the codecs, the batch header and the limits below are pure
+//! functions over bytes, and a `Frame` is only ever read as bytes (`Deref<[u8]>`).
+//! The calls that make and fill such messages are in `sys` and `socket`.
+//!
 //! ```
 //! use zpattern::{Format, Message};
 //!
@@ -254,7 +264,6 @@ impl Message {
         self.frames.into_vec()
     }
 
-    /// The frames one by one, consuming the message without collecting them.
     /// The frames, to send in place.
     pub(crate) fn frames_mut(&mut self) -> &mut [Frame] {
         &mut self.frames
@@ -265,7 +274,7 @@ impl Message {
         self.frames.iter().map(|f| f.to_vec()).collect()
     }
 
-    /// Slots for a receive to fill in place (see [`crate::socket`]); keeps the
+    /// Slots for a receive to fill in place; keeps the
     /// at-least-one-frame invariant by always holding frame 0.
     pub(crate) fn frame_slot(&mut self, index: usize) -> &mut Frame {
         if index == self.frames.len() {

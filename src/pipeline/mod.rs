@@ -112,9 +112,11 @@ mod puller;
 mod pusher;
 mod sink;
 mod stage;
+mod tally;
 mod worker;
 
 pub use puller::Puller;
 pub use pusher::Pusher;
 pub use sink::{Delivery, Sink};
-pub use worker::{Worker, WorkerTally, Workers};
+pub use tally::WorkerTally;
+pub use worker::{Worker, Workers};

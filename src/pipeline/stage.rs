@@ -2,7 +2,7 @@
 //! the result on, keeping batch headers and passing ends of stream on (see
 //! [the pipeline docs](crate::pipeline)).
 
-use super::worker::WorkerTally;
+use super::tally::WorkerTally;
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, Header, Message};
 use crate::pipeline::{Puller, Pusher};

@@ -25,7 +25,7 @@
 //! ([`MAX_CERTIFICATE_BYTES`]), and so is a directory of them ([`DirLimits`]).
 
 use super::files::{self, Replace};
-use super::keys::{Keypair, PublicKey, SecretKey};
+use super::keys::{Keypair, PublicKey, SecretKey, KEY_Z85_CHARS};
 use super::zpl;
 use crate::error::{Error, Result};
 use std::fmt;
@@ -434,6 +434,36 @@ fn check_file_name(name: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Public keys from certificate files, and from command lines that name one.
+impl PublicKey {
+    /// The public key of a certificate file (`NAME.key` or `NAME.key_secret`; a
+    /// secret key in the file is not read into memory, see
+    /// [`Certificate::load_public`]).
+    pub fn from_file(path: impl AsRef<Path>) -> Result<PublicKey> {
+        Certificate::load_public(path).map(|cert| *cert.public_key())
+    }
+
+    /// A public key given on a command line: exactly 40 characters that decode as
+    /// Z85 are the key itself; anything else is the path of a certificate file.
+    /// (A file whose name happens to be a valid key is still reachable as
+    /// `./NAME`.)
+    pub fn from_arg(arg: &str) -> Result<PublicKey> {
+        if arg.len() == KEY_Z85_CHARS {
+            match PublicKey::from_z85(arg) {
+                Ok(key) => return Ok(key),
+                Err(e) if !Path::new(arg).exists() => {
+                    return Err(Error::usage(format!(
+                        "{arg}: neither a CURVE public key ({}) nor a certificate file",
+                        e.to_string().rsplit(": ").next().unwrap_or_default()
+                    )))
+                }
+                Err(_) => {}
+            }
+        }
+        PublicKey::from_file(arg)
+    }
 }
 
 #[cfg(test)]

@@ -2,11 +2,9 @@
 //! [`Keypair`] of both. A key is 32 bytes; on the command line and in certificate
 //! files it is 40 characters of Z85.
 
-use super::cert::Certificate;
 use super::z85;
 use crate::error::{Error, Result};
 use std::fmt;
-use std::path::Path;
 use std::str::FromStr;
 
 /// The length of a CURVE key in bytes.
@@ -55,31 +53,6 @@ impl PublicKey {
         })
     }
 
-    /// The public key of a certificate file (`NAME.key` or `NAME.key_secret`; a
-    /// secret key in the file is not read into memory, see
-    /// [`Certificate::load_public`]).
-    pub fn from_file(path: impl AsRef<Path>) -> Result<PublicKey> {
-        Certificate::load_public(path).map(|cert| *cert.public_key())
-    }
-
-    /// A public key given on a command line: exactly 40 characters that decode as
-    /// Z85 are the key itself; anything else is the path of a certificate file.
-    /// (A file whose name happens to be a valid key is still reachable as
-    /// `./NAME`.)
-    pub fn from_arg(arg: &str) -> Result<PublicKey> {
-        if arg.len() == KEY_Z85_CHARS {
-            match z85::decode(arg) {
-                Ok(bytes) => return Ok(PublicKey(bytes)),
-                Err(e) if !Path::new(arg).exists() => {
-                    return Err(Error::usage(format!(
-                        "{arg}: neither a CURVE public key ({e}) nor a certificate file"
-                    )))
-                }
-                Err(_) => {}
-            }
-        }
-        PublicKey::from_file(arg)
-    }
 }
 
 impl FromStr for PublicKey {
