@@ -1,9 +1,52 @@
-//! Direction in the types: a role that sends implements [`Transmit`], a role that
-//! receives implements [`Receive`]. A `Pusher` has no `recv`; a `Puller` has no `send`.
+//! What a role is: direction in the types (a role that sends implements
+//! [`Transmit`], a role that receives implements [`Receive`]: a `Pusher` has no
+//! `recv`, a `Puller` no `send`), and the [`Role`] descriptor each role's file
+//! declares for the shared layer, as nng's protocol descriptors do.
 
 use crate::error::{Error, Result};
 use crate::frame::Message;
+use crate::options::Options;
 use std::time::Duration;
+
+/// A role, described once in its own file, for the shared layer: [`crate::socket`]
+/// opens, configures and closes a socket from it without knowing socket types.
+/// Adding a role (or a socket type) touches only its pattern's room.
+pub(crate) struct Role {
+    /// The libzmq socket type.
+    pub(crate) kind: zmq::SocketType,
+    /// What the role is called in messages: `pusher`.
+    pub(crate) name: &'static str,
+    /// The peers it talks to, for messages: `a puller (PULL)`.
+    pub(crate) peers: &'static str,
+    /// Whether it deals each message to one peer and hears nothing back (PUSH).
+    /// Such a socket queues only to peers whose connection is up
+    /// (`ZMQ_IMMEDIATE`): otherwise a connected endpoint whose peer is down keeps its
+    /// share of the round-robin, which waits or is lost while live peers sit idle.
+    /// And it reports a peer that leaves with messages in flight.
+    pub(crate) deals_to_one: bool,
+    /// What closing does with what is still queued.
+    pub(crate) at_close: AtClose,
+    /// Socket options of its own, set after the shared ones and before the socket
+    /// binds or connects.
+    pub(crate) setup: fn(&mut zmq::Socket, &Options) -> zmq::Result<()>,
+}
+
+/// What closing a socket does with the messages still queued in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AtClose {
+    /// Deliver them: confirm delivery, then close with the linger of the options.
+    Deliver,
+    /// Drop them: a receive-only role has nothing worth delivering (a subscriber
+    /// would otherwise linger over subscriptions for a publisher that is gone).
+    Drop,
+}
+
+impl Role {
+    /// The setup of a role that needs none.
+    pub(crate) fn no_setup(_: &mut zmq::Socket, _: &Options) -> zmq::Result<()> {
+        Ok(())
+    }
+}
 
 /// A role that sends messages: [`crate::Publisher`], [`crate::Pusher`].
 pub trait Transmit {

@@ -35,6 +35,7 @@ use crate::frame::{Frame, Limits, Message};
 use crate::monitor::Monitor;
 use crate::options::Options;
 use crate::peer::{PeerEvent, PeerHook};
+use crate::role::{AtClose, Role};
 use crate::stop::Stop;
 use crate::sys;
 use std::os::fd::RawFd;
@@ -66,8 +67,7 @@ pub(crate) struct Socket {
     // termination honours the linger period.
     socket: zmq::Socket,
     monitor: Monitor,
-    role: &'static str,
-    kind: zmq::SocketType,
+    role: &'static Role,
     endpoints: Vec<Endpoint>,
     /// ipc files we bound, with their (device, inode), removed when we close.
     ipc_files: Vec<(PathBuf, (u64, u64))>,
@@ -107,18 +107,16 @@ struct InFlight {
 }
 
 impl Socket {
-    /// Create a socket of `kind` for `role`, apply `options`, bind and connect.
+    /// Create a socket for `role`, apply `options` and the role's own setup, bind
+    /// and connect.
     ///
     /// Every endpoint is parsed before any is used, so a typo in the last one does not
     /// leave the first one bound.
-    pub(crate) fn open(
-        kind: zmq::SocketType,
-        role: &'static str,
-        options: &Options,
-    ) -> Result<Socket> {
+    pub(crate) fn open(role: &'static Role, options: &Options) -> Result<Socket> {
+        let name = role.name;
         if options.binds.is_empty() && options.connects.is_empty() {
             return Err(Error::usage(format!(
-                "the {role} needs at least one endpoint to bind or connect"
+                "the {name} needs at least one endpoint to bind or connect"
             )));
         }
         let binds = parse_all(&options.binds)?
@@ -129,11 +127,12 @@ impl Socket {
         sys::raise_message_limits(options.limits.max_frames, options.limits.max_message_size);
         let context = options.context.clone().unwrap_or_default();
         let mut socket = context
-            .socket(kind)
-            .map_err(|e| Error::zmq(format!("cannot create a {role} socket"), e))?;
+            .socket(role.kind)
+            .map_err(|e| Error::zmq(format!("cannot create a {name} socket"), e))?;
         configure(&mut socket, options, binds.iter().chain(&connects))
-            .and_then(|()| socket.set_immediate(deals_to_one(kind)))
-            .map_err(|e| Error::zmq(format!("cannot configure the {role} socket"), e))?;
+            .and_then(|()| socket.set_immediate(role.deals_to_one))
+            .and_then(|()| (role.setup)(&mut socket, options))
+            .map_err(|e| Error::zmq(format!("cannot configure the {name} socket"), e))?;
         let monitor = Monitor::attach(&context, &socket)?;
         let mut endpoints = Vec::with_capacity(binds.len());
         let mut ipc_files = Vec::new();
@@ -156,7 +155,6 @@ impl Socket {
             socket,
             monitor,
             role,
-            kind,
             endpoints,
             ipc_files,
             connect_count: connects.len(),
@@ -169,7 +167,7 @@ impl Socket {
             refused: None,
             since_watch: 0,
             watched: Instant::now(),
-            in_flight: deals_to_one(kind).then(InFlight::default),
+            in_flight: role.deals_to_one.then(InFlight::default),
             told: (Instant::now(), 0, 0),
             _context: context,
         })
@@ -185,14 +183,23 @@ impl Socket {
         self.connect_count
     }
 
-    /// The libzmq socket, for pattern-specific options such as subscriptions.
-    pub(crate) fn raw(&self) -> &zmq::Socket {
-        &self.socket
+    /// Set integer option `option` (a libzmq option number) on the open socket;
+    /// `what` names it in the error.
+    pub(crate) fn set_int_option(&mut self, option: u32, value: i32, what: &str) -> Result<()> {
+        sys::set_int_option(&mut self.socket, option, value)
+            .map_err(|e| Error::zmq(format!("cannot {what} on the {}", self.role.name), e))
     }
 
-    /// The libzmq socket, mutably, for options set through [`crate::sys`].
-    pub(crate) fn raw_mut(&mut self) -> &mut zmq::Socket {
-        &mut self.socket
+    /// Set bytes option `option` (a subscription, say) on the open socket; `what`
+    /// names it in the error.
+    pub(crate) fn set_bytes_option(&mut self, option: u32, value: &[u8], what: &str) -> Result<()> {
+        sys::set_bytes_option(&mut self.socket, option, value)
+            .map_err(|e| Error::zmq(format!("cannot {what} on the {}", self.role.name), e))
+    }
+
+    /// Close at once, dropping whatever is still queued (linger 0).
+    pub(crate) fn abandon(self) {
+        let _ = self.socket.set_linger(0);
     }
 
     /// The receive timeout configured in the options.
@@ -228,8 +235,7 @@ impl Socket {
                 self.refused.get_or_insert_with(|| {
                     format!(
                         "{endpoint} refused the handshake: the {} needs {} there",
-                        self.role,
-                        peers_of(self.kind)
+                        self.role.name, self.role.peers
                     )
                 });
             }
@@ -399,13 +405,13 @@ impl Socket {
         match e {
             zmq::Error::EAGAIN => Error::timeout(format!(
                 "{} send timed out: no peer ready to take the message",
-                self.role
+                self.role.name
             )),
             zmq::Error::EFSM => Error::usage(format!(
                 "{} cannot send now (a request must be answered before the next one)",
-                self.role
+                self.role.name
             )),
-            e => Error::zmq(format!("{} send failed", self.role), e),
+            e => Error::zmq(format!("{} send failed", self.role.name), e),
         }
     }
 
@@ -479,7 +485,7 @@ impl Socket {
                 Ok(()) => {}
                 Err(zmq::Error::EAGAIN) if count == 0 => return Ok(false),
                 Err(zmq::Error::EINTR) if count == 0 => return Ok(false),
-                Err(e) => return Err(Error::zmq(format!("{} receive failed", self.role), e)),
+                Err(e) => return Err(Error::zmq(format!("{} receive failed", self.role.name), e)),
             }
             count += 1;
             if !slot.more() {
@@ -490,7 +496,7 @@ impl Socket {
                 msg.truncate_frames(1);
                 return Err(Error::protocol(format!(
                     "{} dropped a message of {total} frames, more than the limit of {}",
-                    self.role, self.limits.max_frames
+                    self.role.name, self.limits.max_frames
                 )));
             }
         }
@@ -507,7 +513,7 @@ impl Socket {
             scratch
                 .raw_mut()
                 .recv(&mut self.socket, 0)
-                .map_err(|e| Error::zmq(format!("{} receive failed", self.role), e))?;
+                .map_err(|e| Error::zmq(format!("{} receive failed", self.role.name), e))?;
             dropped += 1;
             if !scratch.raw_mut().more() {
                 return Ok(dropped);
@@ -521,7 +527,7 @@ impl Socket {
         match self.socket.poll(events, ms) {
             Ok(n) => Ok(n > 0),
             Err(zmq::Error::EINTR) => Ok(false),
-            Err(e) => Err(Error::zmq(format!("{} poll failed", self.role), e)),
+            Err(e) => Err(Error::zmq(format!("{} poll failed", self.role.name), e)),
         }
     }
 
@@ -580,7 +586,7 @@ impl Socket {
     /// closed with messages in flight.
     pub(crate) fn close(mut self) -> Result<()> {
         let unread = self.drain()?;
-        let role = self.role;
+        let role = self.role.name;
         let undelivered = self
             .in_flight
             .take()
@@ -650,9 +656,7 @@ impl Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        // A receive-only socket has nothing worth delivering at exit (a subscriber
-        // would otherwise linger over subscriptions for a publisher that is gone).
-        if matches!(self.kind, zmq::SUB | zmq::PULL) {
+        if self.role.at_close == AtClose::Drop {
             let _ = self.socket.set_linger(0);
         }
         // libzmq leaves the file of an ipc endpoint behind when the process ends
@@ -684,19 +688,6 @@ fn bind_error(endpoint: &Endpoint, e: zmq::Error) -> Error {
         ErrorKind::Network,
         format!("cannot bind {endpoint}: {e} ({hint})"),
     )
-}
-
-/// What a socket of `kind` can talk to, for error messages.
-fn peers_of(kind: zmq::SocketType) -> &'static str {
-    match kind {
-        zmq::SUB => "a publisher (PUB or XPUB)",
-        zmq::XPUB => "a subscriber (SUB or XSUB)",
-        zmq::REQ => "a replier (REP or ROUTER)",
-        zmq::REP | zmq::ROUTER => "a requester (REQ or DEALER)",
-        zmq::PUSH => "a puller (PULL)",
-        zmq::PULL => "a pusher (PUSH)",
-        _ => "a compatible socket type",
-    }
 }
 
 fn parse_all(endpoints: &[String]) -> Result<Vec<Endpoint>> {
@@ -755,20 +746,6 @@ fn configure<'a>(
     Ok(())
 }
 
-/// Whether a socket of `kind` deals each message to one peer of its choice and
-/// hears nothing back (PUSH). Such a socket is made to queue only to peers whose
-/// connection is up (`ZMQ_IMMEDIATE`): otherwise a connected endpoint whose peer is
-/// down, or died, keeps its share of the round-robin, and that share waits, or is
-/// lost, in a queue nobody reads while live peers sit idle.
-///
-/// Not REQ: libzmq tears down an immediate socket's queue when its connection
-/// drops, the inbound side too, so a reply that arrived just before its server
-/// closed would be lost unread. A request sent to a dead server is the Lazy
-/// Pirate's business instead.
-fn deals_to_one(kind: zmq::SocketType) -> bool {
-    kind == zmq::PUSH
-}
-
 /// The endpoint libzmq actually bound (wildcard port resolved).
 fn resolved(socket: &zmq::Socket, requested: &Endpoint) -> Endpoint {
     socket
@@ -788,6 +765,23 @@ pub(crate) fn is_recoverable(e: &Error) -> bool {
 mod tests {
     use super::*;
 
+    static PULL: Role = Role {
+        kind: zmq::PULL,
+        name: "puller",
+        peers: "a pusher (PUSH)",
+        deals_to_one: false,
+        at_close: AtClose::Drop,
+        setup: Role::no_setup,
+    };
+    static PUSH: Role = Role {
+        kind: zmq::PUSH,
+        name: "pusher",
+        peers: "a puller (PULL)",
+        deals_to_one: true,
+        at_close: AtClose::Deliver,
+        setup: Role::no_setup,
+    };
+
     /// A PUSH and a PULL socket joined over inproc.
     fn pair() -> (Socket, Socket) {
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -797,8 +791,8 @@ mod tests {
         let options = Options::new()
             .context(context)
             .recv_timeout(Duration::from_secs(5));
-        let pull = Socket::open(zmq::PULL, "puller", &options.clone().bind(&endpoint)).unwrap();
-        let push = Socket::open(zmq::PUSH, "pusher", &options.connect(&endpoint)).unwrap();
+        let pull = Socket::open(&PULL, &options.clone().bind(&endpoint)).unwrap();
+        let push = Socket::open(&PUSH, &options.connect(&endpoint)).unwrap();
         (push, pull)
     }
 
@@ -880,7 +874,7 @@ mod tests {
             .context(context)
             .bind("inproc://socket-test-stop")
             .stop(stop.clone());
-        let mut pull = Socket::open(zmq::PULL, "puller", &options).unwrap();
+        let mut pull = Socket::open(&PULL, &options).unwrap();
         let (done, outcome) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut received = Message::new(Frame::empty());

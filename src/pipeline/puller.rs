@@ -4,7 +4,7 @@ use crate::endpoint::Endpoint;
 use crate::error::Result;
 use crate::frame::Message;
 use crate::options::Options;
-use crate::role::Receive;
+use crate::role::{AtClose, Receive, Role};
 use crate::socket::Socket;
 use std::time::Duration;
 
@@ -14,11 +14,21 @@ pub struct Puller {
     socket: Socket,
 }
 
+/// The puller, for the shared layer.
+static PULLER: Role = Role {
+    kind: zmq::PULL,
+    name: "puller",
+    peers: "a pusher (PUSH)",
+    deals_to_one: false,
+    at_close: AtClose::Drop,
+    setup: Role::no_setup,
+};
+
 impl Puller {
     /// Open a puller with `options`.
     pub fn open(options: Options) -> Result<Puller> {
         Ok(Puller {
-            socket: Socket::open(zmq::PULL, "puller", &options)?,
+            socket: Socket::open(&PULLER, &options)?,
         })
     }
 

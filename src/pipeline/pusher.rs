@@ -4,7 +4,7 @@ use crate::endpoint::Endpoint;
 use crate::error::Result;
 use crate::frame::Message;
 use crate::options::Options;
-use crate::role::Transmit;
+use crate::role::{AtClose, Role, Transmit};
 use crate::socket::Socket;
 use std::time::Duration;
 
@@ -27,11 +27,21 @@ pub struct Pusher {
     socket: Socket,
 }
 
+/// The pusher, for the shared layer.
+static PUSHER: Role = Role {
+    kind: zmq::PUSH,
+    name: "pusher",
+    peers: "a puller (PULL)",
+    deals_to_one: true,
+    at_close: AtClose::Deliver,
+    setup: Role::no_setup,
+};
+
 impl Pusher {
     /// Open a pusher with `options`.
     pub fn open(options: Options) -> Result<Pusher> {
         Ok(Pusher {
-            socket: Socket::open(zmq::PUSH, "pusher", &options)?,
+            socket: Socket::open(&PUSHER, &options)?,
         })
     }
 

@@ -32,4 +32,3 @@ impl WorkerTally {
         self.per_thread.push(thread.handled);
     }
 }
-

@@ -5,7 +5,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::frame::{Frame, Message};
 use crate::options::Options;
-use crate::role::Transmit;
+use crate::role::{AtClose, Role, Transmit};
 use crate::socket::Socket;
 use crate::sys;
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 const SUBSCRIPTIONS_EVERY: u32 = 64;
 
 /// Subscription messages queued per subscriber before libzmq stops reading it.
-const SUBSCRIPTION_QUEUE: u32 = 64;
+const SUBSCRIPTION_QUEUE: i32 = 64;
 
 /// Broadcasts messages to subscribers. Socket XPUB; peers SUB or XSUB; send only.
 ///
@@ -47,6 +47,24 @@ pub struct Publisher {
     subscribed: BTreeSet<Connection>,
     /// Messages sent since the subscriptions were last taken in.
     since_subscriptions: u32,
+}
+
+/// The publisher, for the shared layer.
+static PUBLISHER: Role = Role {
+    kind: zmq::XPUB,
+    name: "publisher",
+    peers: "a subscriber (SUB or XSUB)",
+    deals_to_one: false,
+    at_close: AtClose::Deliver,
+    setup: publisher_setup,
+};
+
+/// Every subscription comes up to the publisher, which applies it (or not); what
+/// flows in are subscriptions, and a short queue per subscriber bounds how many
+/// libzmq takes in between two looks at them.
+fn publisher_setup(socket: &mut zmq::Socket, _: &Options) -> zmq::Result<()> {
+    sys::set_int_option(socket, zmq_sys::ZMQ_XPUB_MANUAL, 1)?;
+    socket.set_rcvhwm(SUBSCRIPTION_QUEUE)
 }
 
 /// How many subscriptions one connection may hold, and how many bytes of topics.
@@ -89,13 +107,7 @@ impl Publisher {
 
     /// Open a publisher with `options` (endpoints, HWM, linger...).
     pub fn open(options: Options) -> Result<Publisher> {
-        // What flows in are subscriptions: a short queue per subscriber bounds how
-        // many libzmq takes in between two looks at them.
-        let options = options.recv_hwm(SUBSCRIPTION_QUEUE);
-        let mut socket = Socket::open(zmq::XPUB, "publisher", &options)?;
-        // Every subscription comes up to us, and is applied by us.
-        sys::set_int_option(socket.raw_mut(), zmq_sys::ZMQ_XPUB_MANUAL, 1)
-            .map_err(|e| Error::zmq("cannot configure the publisher", e))?;
+        let socket = Socket::open(&PUBLISHER, &options)?;
         Ok(Publisher {
             socket,
             limits: SubscriptionLimits::default(),
@@ -130,12 +142,8 @@ impl Publisher {
     /// With `true`, a send to a subscriber at its high-water mark waits (up to the
     /// send timeout) instead of dropping the message (`ZMQ_XPUB_NODROP`).
     pub fn set_no_drop(&mut self, no_drop: bool) -> Result<()> {
-        sys::set_int_option(
-            self.socket.raw_mut(),
-            zmq_sys::ZMQ_XPUB_NODROP,
-            i32::from(no_drop),
-        )
-        .map_err(|e| Error::zmq("cannot set no-drop on the publisher", e))
+        self.socket
+            .set_int_option(zmq_sys::ZMQ_XPUB_NODROP, i32::from(no_drop), "set no-drop")
     }
 
     /// Wait until at least `count` subscribers are connected and have subscribed, up
@@ -229,11 +237,11 @@ impl Publisher {
                 self.subscribed.insert(connection);
             }
             // Applies to the connection of the message just received.
-            return self
-                .socket
-                .raw()
-                .set_subscribe(topic)
-                .map_err(|e| Error::zmq("cannot subscribe a subscriber", e));
+            return self.socket.set_bytes_option(
+                zmq_sys::ZMQ_SUBSCRIBE,
+                topic,
+                "subscribe a subscriber",
+            );
         }
         held.refused += 1;
         let refused = held.refused;
@@ -274,9 +282,7 @@ impl Publisher {
             }
         }
         self.socket
-            .raw()
-            .set_unsubscribe(topic)
-            .map_err(|e| Error::zmq("cannot unsubscribe a subscriber", e))
+            .set_bytes_option(zmq_sys::ZMQ_UNSUBSCRIBE, topic, "unsubscribe a subscriber")
     }
 
     /// Confirm that every subscriber has read what was sent (bounded by the linger

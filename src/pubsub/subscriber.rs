@@ -5,7 +5,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
 use crate::frame::Message;
 use crate::options::Options;
-use crate::role::Receive;
+use crate::role::{AtClose, Receive, Role};
 use crate::socket::{is_recoverable, Socket};
 use std::time::{Duration, Instant};
 
@@ -48,11 +48,21 @@ pub struct Subscriber {
     ledger: Option<Ledger>,
 }
 
+/// The subscriber, for the shared layer.
+static SUBSCRIBER: Role = Role {
+    kind: zmq::SUB,
+    name: "subscriber",
+    peers: "a publisher (PUB or XPUB)",
+    deals_to_one: false,
+    at_close: AtClose::Drop,
+    setup: Role::no_setup,
+};
+
 impl Subscriber {
     /// Open a subscriber with `options`. It receives nothing until it subscribes.
     pub fn open(options: Options) -> Result<Subscriber> {
         Ok(Subscriber {
-            socket: Socket::open(zmq::SUB, "subscriber", &options)?,
+            socket: Socket::open(&SUBSCRIBER, &options)?,
             ledger: None,
         })
     }
@@ -70,9 +80,7 @@ impl Subscriber {
     /// Receive messages whose topic starts with `prefix` (`""`: every message).
     pub fn subscribe(&mut self, prefix: impl AsRef<[u8]>) -> Result<()> {
         self.socket
-            .raw()
-            .set_subscribe(prefix.as_ref())
-            .map_err(|e| Error::zmq("cannot subscribe", e))
+            .set_bytes_option(zmq_sys::ZMQ_SUBSCRIBE, prefix.as_ref(), "subscribe")
     }
 
     /// Account for the batch header of every message from now on: receiving strips
@@ -131,9 +139,7 @@ impl Subscriber {
     /// Undo one earlier [`Subscriber::subscribe`] of the same prefix.
     pub fn unsubscribe(&mut self, prefix: impl AsRef<[u8]>) -> Result<()> {
         self.socket
-            .raw()
-            .set_unsubscribe(prefix.as_ref())
-            .map_err(|e| Error::zmq("cannot unsubscribe", e))
+            .set_bytes_option(zmq_sys::ZMQ_UNSUBSCRIBE, prefix.as_ref(), "unsubscribe")
     }
 }
 

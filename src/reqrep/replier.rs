@@ -4,6 +4,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, Message};
 use crate::options::Options;
+use crate::role::{AtClose, Role};
 use crate::socket::Socket;
 use std::time::{Duration, Instant};
 
@@ -24,11 +25,22 @@ pub struct Replier {
     dropped: u64,
 }
 
+/// The replier, for the shared layer: a ROUTER with REP's behaviour on top (see
+/// the type docs).
+static REPLIER: Role = Role {
+    kind: zmq::ROUTER,
+    name: "replier",
+    peers: "a requester (REQ or DEALER)",
+    deals_to_one: false,
+    at_close: AtClose::Deliver,
+    setup: Role::no_setup,
+};
+
 impl Replier {
     /// Open a replier with `options`.
     pub fn open(options: Options) -> Result<Replier> {
         Ok(Replier {
-            socket: Socket::open(zmq::ROUTER, "replier", &options)?,
+            socket: Socket::open(&REPLIER, &options)?,
             envelope: None,
             dropped: 0,
         })

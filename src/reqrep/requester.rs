@@ -7,6 +7,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, Message};
 use crate::options::Options;
 use crate::reqrep::Retry;
+use crate::role::{AtClose, Role};
 use crate::socket::Socket;
 use std::time::Duration;
 
@@ -49,6 +50,19 @@ pub struct Requester {
     on_bad_reply: Option<BadReplyHook>,
 }
 
+/// The requester, for the shared layer. Not `deals_to_one`: libzmq tears down an
+/// immediate socket's queue when its connection drops, the inbound side too, so a
+/// reply that arrived just before its server closed would be lost unread; a request
+/// sent to a dead server is the Lazy Pirate's business instead.
+static REQUESTER: Role = Role {
+    kind: zmq::REQ,
+    name: "requester",
+    peers: "a replier (REP or ROUTER)",
+    deals_to_one: false,
+    at_close: AtClose::Deliver,
+    setup: Role::no_setup,
+};
+
 /// What a [`Requester`] tells its resend hook before each resend.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Resend {
@@ -77,7 +91,7 @@ impl Requester {
     /// Open a requester with `options`. The receive timeout in `options` is the
     /// default deadline of each attempt. No retry policy: see [`Requester::retry`].
     pub fn open(options: Options) -> Result<Requester> {
-        let socket = Socket::open(zmq::REQ, "requester", &options)?;
+        let socket = Socket::open(&REQUESTER, &options)?;
         let endpoints = socket.endpoints().to_vec();
         // A rebuilt socket binds where this one did, not to a new wildcard port.
         let mut options = options;
@@ -264,10 +278,9 @@ impl Requester {
     /// order, so that a bound endpoint is free again for the new socket.
     fn rebuild(&mut self) -> Result<()> {
         if let Some(stuck) = self.socket.take() {
-            let _ = stuck.raw().set_linger(0);
-            drop(stuck);
+            stuck.abandon();
         }
-        self.socket = Some(Socket::open(zmq::REQ, "requester", &self.options)?);
+        self.socket = Some(Socket::open(&REQUESTER, &self.options)?);
         Ok(())
     }
 }

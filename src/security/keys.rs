@@ -52,7 +52,6 @@ impl PublicKey {
             ))
         })
     }
-
 }
 
 impl FromStr for PublicKey {

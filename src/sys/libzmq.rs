@@ -25,6 +25,32 @@ pub(crate) fn set_int_option(socket: &mut zmq::Socket, option: u32, value: i32) 
     }
 }
 
+/// Set a socket option whose value is bytes (a subscription prefix) by its libzmq
+/// number.
+pub(crate) fn set_bytes_option(
+    socket: &mut zmq::Socket,
+    option: u32,
+    value: &[u8],
+) -> zmq::Result<()> {
+    // SAFETY: the socket pointer comes from a live zmq::Socket we borrow mutably, so
+    // no other thread uses it; libzmq reads exactly value.len() bytes from a live
+    // slice (a null pointer is never passed: an empty slice's pointer is dangling
+    // but valid for zero bytes, which libzmq does not read).
+    let rc = unsafe {
+        zmq_sys::zmq_setsockopt(
+            socket.as_mut_ptr(),
+            option as libc::c_int,
+            value.as_ptr().cast(),
+            value.len(),
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(last_zmq_error())
+    }
+}
+
 /// A libzmq message (`zmq_msg_t`) owned by zpattern: one frame.
 ///
 /// Unlike `zmq::Message`, it can be sent without being given up: a send that cannot
