@@ -7,7 +7,7 @@ use crate::cli::stats::Counters;
 use crate::cli::{MessageSource, MessageWriter};
 use crate::duration;
 use crate::error::{Error, ErrorKind, Result};
-use crate::frame::{Batch, Frame, Message};
+use crate::frame::{Arrival, Batch, Frame, Message};
 use crate::role::Receive;
 use crate::socket::is_recoverable;
 use crate::stop::Stop;
@@ -152,7 +152,7 @@ struct Receiving<'a> {
 }
 
 /// What one wait for a message brought.
-enum Arrival {
+enum Waited {
     Message,
     Idle,
     Skipped,
@@ -172,18 +172,18 @@ fn receive_until_done<W: Write>(
             keep_to_rate(receiving.stop, started, received, rate)?;
         }
         let mut arrival = wait(receiving, receiver, &mut msg, Some(Duration::ZERO))?;
-        if let Arrival::Idle = arrival {
+        if let Waited::Idle = arrival {
             writer.flush()?;
             arrival = wait(receiving, receiver, &mut msg, limits.timeout)?;
         }
         match arrival {
-            Arrival::Message => {
+            Waited::Message => {
                 writer.write(&msg)?;
                 received += 1;
                 receiving.counters.set_received(received);
             }
-            Arrival::Skipped => {}
-            Arrival::Idle => return idle_end(limits, received),
+            Waited::Skipped => {}
+            Waited::Idle => return idle_end(limits, received),
         }
     }
     Ok(received)
@@ -206,24 +206,24 @@ fn wait(
     receiver: &mut impl Receive,
     msg: &mut Message,
     timeout: Option<Duration>,
-) -> Result<Arrival> {
+) -> Result<Waited> {
     let name = receiving.name;
     match receiver.recv_into(msg, timeout) {
-        Ok(true) if !receiving.header => Ok(Arrival::Message),
-        Ok(true) => match msg.pop_header() {
-            Ok(header) if header.end => Ok(Arrival::Skipped),
-            Ok(_) => Ok(Arrival::Message),
-            Err(e) => {
+        Ok(true) if !receiving.header => Ok(Waited::Message),
+        Ok(true) => match msg.arrival() {
+            Arrival::End(_) => Ok(Waited::Skipped),
+            Arrival::Item(_) => Ok(Waited::Message),
+            Arrival::Malformed(why) => {
                 receiving.counters.add_malformed();
-                note!("{name}: warning: dropped a message: {e}");
-                Ok(Arrival::Skipped)
+                note!("{name}: warning: {}", Arrival::dropped(&why));
+                Ok(Waited::Skipped)
             }
         },
-        Ok(false) => Ok(Arrival::Idle),
+        Ok(false) => Ok(Waited::Idle),
         Err(e) if is_recoverable(&e) => {
             receiving.counters.add_skipped();
             note!("{name}: warning: {e}");
-            Ok(Arrival::Skipped)
+            Ok(Waited::Skipped)
         }
         Err(e) => Err(e),
     }

@@ -49,6 +49,7 @@
 //! ```
 
 use super::{Frame, Message};
+use crate::error::Error;
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -269,6 +270,33 @@ impl Message {
         self.push(Frame::new(&header.encode()));
     }
 
+    /// What this message, received in batch-header mode, is: an item, the end of a
+    /// batch, or a message without a valid header. The header frame is taken off
+    /// (see [`Message::pop_header`]). Every receiver in header mode judges its
+    /// messages with this, so that they all judge alike.
+    ///
+    /// ```
+    /// use zpattern::frame::{Arrival, Header};
+    /// use zpattern::Message;
+    ///
+    /// let mut item = Message::new("image 7");
+    /// item.push_header(&Header::item(5, 7, None));
+    /// assert!(matches!(item.arrival(), Arrival::Item(h) if h.seq == 7));
+    /// assert_eq!(item.topic(), b"image 7");
+    ///
+    /// let mut junk = Message::from_frames(["no", "header"])?;
+    /// let Arrival::Malformed(e) = junk.arrival() else { panic!() };
+    /// assert_eq!(Arrival::dropped(&e).to_string(), "dropped a message: last frame is not a zpattern header");
+    /// # Ok::<(), zpattern::Error>(())
+    /// ```
+    pub fn arrival(&mut self) -> Arrival {
+        match self.pop_header() {
+            Ok(header) if header.end => Arrival::End(header),
+            Ok(header) => Arrival::Item(header),
+            Err(e) => Arrival::Malformed(e),
+        }
+    }
+
     /// Remove the last frame and decode it as a header. The frame is removed even
     /// when it does not decode, so a bad header never reaches the payload. A message
     /// with a single frame is left alone: [`HeaderError::NoPayload`] if that frame
@@ -282,6 +310,25 @@ impl Message {
         }
         let last = self.frames.pop().ok_or(HeaderError::Missing)?;
         Header::decode(&last)
+    }
+}
+
+/// What a message received in batch-header mode is (see [`Message::arrival`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// An item of a batch, with its header.
+    Item(Header),
+    /// The end of a batch: its header's sequence number is the batch size.
+    End(Header),
+    /// No valid header: the message is dropped and counted, never guessed at.
+    Malformed(HeaderError),
+}
+
+impl Arrival {
+    /// The error that reports a message dropped for `why`, in the same words
+    /// wherever it is dropped: `dropped a message: ...`.
+    pub fn dropped(why: &HeaderError) -> Error {
+        Error::protocol(format!("dropped a message: {why}"))
     }
 }
 

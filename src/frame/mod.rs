@@ -38,7 +38,7 @@ mod header;
 mod hex;
 
 pub use format::Format;
-pub use header::{now_micros, Batch, Header, HeaderError, HEADER_LEN, HEADER_VERSION};
+pub use header::{now_micros, Arrival, Batch, Header, HeaderError, HEADER_LEN, HEADER_VERSION};
 
 use crate::error::{Error, Result};
 use crate::sys::RawMessage;

@@ -3,7 +3,7 @@
 use crate::accounting::{Ledger, Recorded, Report};
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
-use crate::frame::{Header, Message};
+use crate::frame::{Arrival, Header, Message};
 use crate::options::Options;
 use crate::pipeline::Puller;
 use crate::role::Receive;
@@ -149,26 +149,21 @@ impl Sink {
             }
             Err(e) => return Err(e),
         };
-        match msg.pop_header() {
-            Err(e) => {
-                self.ledger.record_malformed(e);
-                Ok(Some(Delivery::Malformed(Error::protocol(format!(
-                    "dropped a message: {e}"
-                )))))
+        Ok(Some(match msg.arrival() {
+            Arrival::Malformed(why) => {
+                self.ledger.record_malformed(why);
+                Delivery::Malformed(Arrival::dropped(&why))
             }
-            Ok(header) => {
-                let recorded = self.ledger.record(&header);
-                Ok(Some(if header.end {
-                    Delivery::End(header)
-                } else {
-                    Delivery::Item {
-                        header,
-                        message: msg,
-                        recorded,
-                    }
-                }))
+            Arrival::End(header) => {
+                self.ledger.record(&header);
+                Delivery::End(header)
             }
-        }
+            Arrival::Item(header) => Delivery::Item {
+                recorded: self.ledger.record(&header),
+                header,
+                message: msg,
+            },
+        }))
     }
 
     /// The next delivery of a collection, or `None` when the collection is over.

@@ -4,7 +4,7 @@
 
 use super::tally::WorkerTally;
 use crate::error::{Error, ErrorKind, Result};
-use crate::frame::{Frame, Header, Message};
+use crate::frame::{Arrival, Frame, Header, Message};
 use crate::pipeline::{Puller, Pusher};
 use crate::role::{Receive, Transmit};
 use crate::socket::is_recoverable;
@@ -111,14 +111,14 @@ where
         if !self.settings.batch_header {
             return self.work_on(msg, None);
         }
-        match msg.pop_header() {
-            Err(e) => {
+        match msg.arrival() {
+            Arrival::Malformed(why) => {
                 self.tally.malformed += 1;
-                self.report(&Error::protocol(format!("dropped a message: {e}")));
+                self.report(&Arrival::dropped(&why));
                 Ok(())
             }
-            Ok(header) if header.end => self.pass_end(msg, header),
-            Ok(header) => self.work_on(msg, Some(header)),
+            Arrival::End(header) => self.pass_end(msg, header),
+            Arrival::Item(header) => self.work_on(msg, Some(header)),
         }
     }
 

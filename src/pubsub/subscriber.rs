@@ -2,8 +2,8 @@
 
 use crate::accounting::{Ledger, Report};
 use crate::endpoint::Endpoint;
-use crate::error::{Error, Result};
-use crate::frame::Message;
+use crate::error::Result;
+use crate::frame::{Arrival, Message};
 use crate::options::Options;
 use crate::role::{AtClose, Receive, Role};
 use crate::socket::{is_recoverable, Socket};
@@ -121,16 +121,17 @@ impl Subscriber {
                 }
                 other => return other,
             }
-            match msg.pop_header() {
-                Ok(header) => {
+            match msg.arrival() {
+                Arrival::Item(header) => {
                     ledger.record(&header);
-                    if !header.end {
-                        return Ok(true);
-                    }
+                    return Ok(true);
                 }
-                Err(e) => {
-                    ledger.record_malformed(e);
-                    return Err(Error::protocol(format!("dropped a message: {e}")));
+                Arrival::End(header) => {
+                    ledger.record(&header);
+                }
+                Arrival::Malformed(why) => {
+                    ledger.record_malformed(why);
+                    return Err(Arrival::dropped(&why));
                 }
             }
         }
