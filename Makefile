@@ -22,8 +22,11 @@ build:
 
 test: lint unit-tests examples labs bench-smoke
 
+# Then the library alone, without the command-line tools and the lab: it must build,
+# and its tests and doc examples run, with nothing but what messaging needs.
 unit-tests:
 	$(CARGO) test
+	$(CARGO) test --no-default-features
 
 lint:
 	$(CARGO) fmt --check

@@ -126,6 +126,12 @@ impl Error {
         self.kind
     }
 
+    /// Whether a receive loop reports this error and goes on: one message broke a
+    /// limit or a format ([`ErrorKind::Protocol`]), the next may be fine.
+    pub fn is_recoverable(&self) -> bool {
+        self.kind == ErrorKind::Protocol
+    }
+
     /// The process exit code for this error (see [`ErrorKind::exit_code`]).
     pub fn exit_code(&self) -> u8 {
         self.kind.exit_code()

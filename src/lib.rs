@@ -81,11 +81,19 @@
 #![warn(missing_docs)]
 
 pub mod accounting;
+// The role binaries' command-line code (feature `cli`): not part of the library's
+// API; it uses only what the library makes public.
+#[cfg(feature = "cli")]
+#[doc(hidden)]
 pub mod cli;
 pub mod duration;
 pub mod endpoint;
 pub mod error;
 pub mod frame;
+// The lab runner behind `zlab` (feature `lab`): not part of the library's API; it
+// uses only what the library makes public.
+#[cfg(feature = "lab")]
+#[doc(hidden)]
 pub mod lab;
 mod monitor;
 pub mod options;
@@ -98,6 +106,18 @@ pub mod security;
 mod socket;
 pub mod stop;
 mod sys;
+
+/// Operating-system helpers for zpattern's own binaries and labs (process groups,
+/// namespaces, limits): not part of the library's API.
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod os {
+    pub use crate::sys::{
+        effective_uid, is_root, lab_forget, lab_watch, new_network_namespace, raise_open_files,
+        reap, signal_group, signal_process, start_watchdog, supervise, watchdog_send, Sockets,
+        WatchdogOp, LAB_WATCHDOG_ENV,
+    };
+}
 
 pub use endpoint::{Endpoint, Transport};
 pub use error::{Error, ErrorKind, Result};

@@ -756,11 +756,6 @@ fn resolved(socket: &zmq::Socket, requested: &Endpoint) -> Endpoint {
         .unwrap_or_else(|| requested.clone())
 }
 
-/// Whether an error is one a receive loop reports and continues after.
-pub(crate) fn is_recoverable(e: &Error) -> bool {
-    e.kind() == ErrorKind::Protocol
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,8 +2,9 @@
 //!
 //! Give a clone to a role through [`crate::Options::stop`] and every blocking wait of
 //! that role returns [`crate::ErrorKind::Interrupted`] soon after [`Stop::request`].
-//! [`Stop::on_signals`] wires Ctrl-C and SIGTERM to it: the first signal requests a
-//! stop, the second exits the process at once with status 130.
+//! [`Stop::on_signals`] wires Ctrl-C and SIGTERM to it. What a program does when the
+//! user insists (a second Ctrl-C) is the program's business: the library never ends
+//! the process.
 
 use crate::error::{Error, Result};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -36,10 +37,6 @@ struct Inner {
 }
 
 static SIGNAL_STOP: OnceLock<Stop> = OnceLock::new();
-static SIGNALS_SEEN: AtomicU32 = AtomicU32::new(0);
-/// Process groups of commands running for us (`--exec`), killed when a second
-/// signal ends the process at once: they would otherwise outlive it.
-static CHILD_GROUPS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 impl Stop {
     /// A fresh, unrequested stop.
@@ -48,20 +45,28 @@ impl Stop {
     }
 
     /// The process-wide stop requested by SIGINT or SIGTERM. The first call installs
-    /// the handler; later calls return clones of the same stop. A second signal exits
-    /// the process immediately with status 130.
+    /// the handler; later calls return clones of the same stop. Every signal
+    /// requests the stop; `on_repeat`, if given to [`Stop::on_signals_with`], is
+    /// called from the second one on.
     pub fn on_signals() -> Result<Stop> {
+        Stop::on_signals_with(|_| {})
+    }
+
+    /// [`Stop::on_signals`], calling `on_repeat` with the number of signals so far
+    /// (2, 3, ...) when the user insists: a program may end itself there.
+    pub fn on_signals_with(on_repeat: impl Fn(u32) + Send + 'static) -> Result<Stop> {
         if let Some(stop) = SIGNAL_STOP.get() {
             return Ok(stop.clone());
         }
         let stop = Stop::new();
         let handler_stop = stop.clone();
+        let seen = AtomicU32::new(0);
         ctrlc::set_handler(move || {
-            if SIGNALS_SEEN.fetch_add(1, Ordering::SeqCst) > 0 {
-                kill_child_groups();
-                std::process::exit(130);
-            }
+            let signals = seen.fetch_add(1, Ordering::SeqCst) + 1;
             handler_stop.request();
+            if signals > 1 {
+                on_repeat(signals);
+            }
         })
         .map_err(|e| {
             Error::new(crate::ErrorKind::Io, "cannot install the signal handler").with_source(e)
@@ -108,45 +113,6 @@ impl Stop {
                 Err(poisoned) => poisoned.into_inner().0,
             };
         }
-    }
-}
-
-/// A command's process group (its leader's pid), killed if the process is ended at
-/// once by a second signal; dropping the guard forgets it.
-pub(crate) struct ChildGroup(u32);
-
-impl ChildGroup {
-    /// Track the process group led by `pid`.
-    pub(crate) fn track(pid: u32) -> ChildGroup {
-        CHILD_GROUPS
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(pid);
-        ChildGroup(pid)
-    }
-
-    /// Kill every process of the group.
-    pub(crate) fn kill(&self) {
-        let _ = crate::sys::signal_group(self.0, libc::SIGKILL);
-    }
-}
-
-impl Drop for ChildGroup {
-    /// The group's leader is reaped: forget it here and in a lab's watchdog.
-    fn drop(&mut self) {
-        crate::sys::lab_forget(self.0);
-        let mut groups = CHILD_GROUPS.lock().unwrap_or_else(|p| p.into_inner());
-        groups.retain(|group| *group != self.0);
-    }
-}
-
-fn kill_child_groups() {
-    for group in CHILD_GROUPS
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-    {
-        let _ = crate::sys::signal_group(*group, libc::SIGKILL);
     }
 }
 

@@ -5,15 +5,12 @@
 //! pipeline binaries add the batch header: [`HeaderArgs`] on receivers,
 //! [`StampArgs`] (which includes it) on senders.
 
-use crate::cli::stats::{Counters, Reporter};
+use super::context::Reporting;
 use crate::frame::{Batch, Format, Limits};
 use crate::options::Options;
-use crate::peer::PeerEvent;
-use crate::stop::Stop;
-use crate::{duration, Endpoint, Error};
+use crate::{duration, Error};
 use clap::Args;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Where the socket binds and connects. At least one is required.
@@ -83,23 +80,19 @@ pub struct SocketArgs {
 }
 
 impl SocketArgs {
-    /// Start counting for binary `name`, reporting as `--stats` and `--verbose` ask,
-    /// and with the interrupted summary if `stop` is requested.
-    pub fn reporter(&self, name: &'static str, stop: &Stop) -> (Arc<Counters>, Reporter) {
-        let counters = Arc::new(Counters::default());
-        let reporter = Reporter::start(
-            name,
-            Arc::clone(&counters),
-            self.stats,
-            self.verbose,
-            stop.clone(),
-        );
-        (counters, reporter)
+    /// How a binary with these arguments reports.
+    pub fn reporting(&self) -> Reporting {
+        Reporting {
+            format: self.format,
+            quiet: self.quiet,
+            verbose: self.verbose,
+            stats: self.stats,
+        }
     }
 
-    /// The library options these arguments describe. What happens to the
-    /// connections is told on stderr, unless --quiet.
-    pub fn options(&self, stop: &Stop) -> Options {
+    /// The library options these arguments describe (the run adds its stop and
+    /// the telling of connection events: [`Run::options`](super::context::Run::options)).
+    pub fn options(&self) -> Options {
         let heartbeat = (!self.heartbeat.is_zero()).then_some(self.heartbeat);
         let mut options = Options::new()
             .hwm(self.hwm)
@@ -110,25 +103,10 @@ impl SocketArgs {
             .limits(Limits {
                 max_message_size: self.max_size,
                 ..Limits::default()
-            })
-            .stop(stop.clone());
-        if !self.quiet {
-            let name = crate::cli::program_name();
-            options = options.on_peer_event(move |event| tell_peer_event(name, event));
-        }
+            });
         options.binds = self.endpoints.bind.clone();
         options.connects = self.endpoints.connect.clone();
         options
-    }
-}
-
-/// Say on stderr what happened to a connection, when it is news: a first
-/// connection is not, a lost one, a reconnection and a failed handshake are. (A
-/// refused handshake ends the run with an error instead.)
-fn tell_peer_event(name: &str, event: &PeerEvent) {
-    match event {
-        PeerEvent::Ready { again: false, .. } | PeerEvent::Rejected { .. } => {}
-        event => note!("{name}: {event}"),
     }
 }
 
@@ -260,15 +238,6 @@ pub fn size_arg(text: &str) -> Result<usize, String> {
         .ok()
         .and_then(|n| n.checked_mul(1 << shift))
         .ok_or_else(|| format!("invalid size '{text}' (examples: 4096, 64k, 16M)"))
-}
-
-/// Print each bound endpoint on stderr, as "NAME: bound EP", unless quiet.
-pub fn report_bound(name: &str, args: &SocketArgs, endpoints: &[Endpoint]) {
-    if !args.quiet {
-        for endpoint in endpoints {
-            note!("{name}: bound {endpoint}");
-        }
-    }
 }
 
 /// Check that an option value makes sense, as a usage error naming the option.

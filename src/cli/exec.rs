@@ -7,14 +7,65 @@
 //! lab the group is registered with the lab's watchdog while the command runs, so
 //! that it also dies with our node, and with zlab, however they end.
 
+use crate::error::ErrorKind;
 use crate::error::{Error, Result};
 use crate::frame::{Format, Frame, Message};
-use crate::stop::{ChildGroup, Stop};
+use crate::os;
+use crate::stop::Stop;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
+use std::sync::Mutex;
 use std::time::Duration;
+
+/// Process groups of commands running for us (`--exec`), killed when a second
+/// signal ends the process at once: they would otherwise outlive it.
+static CHILD_GROUPS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// The stop of a binary, requested by Ctrl-C or SIGTERM; a second signal ends the
+/// process at once (status 130), killing the commands it runs first.
+pub(crate) fn stop_on_signals() -> Result<Stop> {
+    Stop::on_signals_with(|_| {
+        for group in CHILD_GROUPS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = os::signal_group(*group, libc::SIGKILL);
+        }
+        std::process::exit(i32::from(ErrorKind::Interrupted.exit_code()));
+    })
+}
+
+/// A command's process group (its leader's pid), killed if the process is ended at
+/// once by a second signal; dropping the guard forgets it.
+struct ChildGroup(u32);
+
+impl ChildGroup {
+    /// Track the process group led by `pid`.
+    fn track(pid: u32) -> ChildGroup {
+        CHILD_GROUPS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(pid);
+        ChildGroup(pid)
+    }
+
+    /// Kill every process of the group.
+    fn kill(&self) {
+        let _ = os::signal_group(self.0, libc::SIGKILL);
+    }
+}
+
+impl Drop for ChildGroup {
+    fn drop(&mut self) {
+        let mut groups = CHILD_GROUPS.lock().unwrap_or_else(|p| p.into_inner());
+        groups.retain(|group| *group != self.0);
+        drop(groups);
+        os::lab_forget(self.0);
+    }
+}
 
 /// How often a wait for the command looks at the stop.
 const STOP_CHECK: Duration = Duration::from_millis(50);
@@ -65,7 +116,7 @@ impl Filter {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        crate::sys::lab_watch(&mut command);
+        os::lab_watch(&mut command);
         let mut child = command.spawn().map_err(cannot)?;
         let group = ChildGroup::track(child.id());
         // Feed stdin and drain stdout from threads, so a command that writes a lot

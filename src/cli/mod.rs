@@ -20,8 +20,10 @@ macro_rules! note {
 }
 
 pub mod args;
+pub mod context;
 mod exec;
 mod input;
+pub mod lines;
 mod output;
 mod run;
 pub mod sink;
@@ -36,48 +38,49 @@ pub mod zrep;
 pub mod zreq;
 pub mod zsub;
 
+pub use context::{Reporting, Reports, Run};
 pub use exec::Filter;
 pub use input::MessageSource;
 pub use output::MessageWriter;
 
 use crate::error::{ErrorKind, Result};
-use crate::stop::Stop;
+
 use clap::Parser;
 use std::process::ExitCode;
 
-/// Parse the arguments of binary `A`, run it with a [`Stop`] tied to Ctrl-C and
-/// SIGTERM, print any error as one line on stderr and map it to the exit code.
+/// Parse the arguments of binary `A`, then run it with a [`Run`]: its name, a
+/// [`Stop`](crate::Stop) tied to Ctrl-C and SIGTERM (a second signal ends the process at once,
+/// with the commands it started), its counters and reporting. Print any error as
+/// one line on stderr and map it to the exit code.
 ///
 /// A run that was interrupted exits 130 (after SIGINT and SIGTERM alike: the handler
 /// cannot tell them apart) after printing `NAME: interrupted: sent N, received M,
-/// dropped K` on stderr, from the counters of its reporter.
-pub fn main<A: Parser>(run: fn(A, &Stop) -> Result<()>) -> ExitCode {
+/// dropped K` on stderr, from the counters of the run.
+pub fn main<A: Parser + Reports>(run: fn(A, &Run) -> Result<()>) -> ExitCode {
     let args = parse_args::<A>();
     if std::env::var_os(CHECK_ARGS_ENV).is_some_and(|v| v == "1") {
         return ExitCode::SUCCESS;
     }
-    let name = A::command().get_name().to_string();
-    let _ = PROGRAM.set(Box::leak(name.clone().into_boxed_str()));
+    let name: &'static str = Box::leak(A::command().get_name().to_string().into_boxed_str());
     // Each connection takes a descriptor: the common soft limit of 1,024 would let
     // a thousand idle connections lock everyone else out. Up to the hard limit.
-    let _ = crate::sys::raise_open_files(u64::MAX);
-    let stop = match Stop::on_signals() {
+    let _ = crate::os::raise_open_files(u64::MAX);
+    let stop = match exec::stop_on_signals() {
         Ok(stop) => stop,
         Err(e) => {
             note!("{name}: {e}");
             return ExitCode::from(e.exit_code());
         }
     };
-    let outcome = run(args, &stop);
+    let mut context = Run::start(name, stop.clone(), args.reporting());
+    let outcome = run(args, &context);
+    context.finish();
     let interrupted = match &outcome {
         Ok(()) => stop.is_requested(),
         Err(e) => e.kind() == ErrorKind::Interrupted,
     };
     if interrupted {
-        note!(
-            "{name}: {}",
-            stats::interrupted_summary(&stats::run_counters())
-        );
+        note!("{name}: {}", context.interrupted_summary());
         return ExitCode::from(ErrorKind::Interrupted.exit_code());
     }
     match outcome {
@@ -93,14 +96,6 @@ pub fn main<A: Parser>(run: fn(A, &Stop) -> Result<()>) -> ExitCode {
 /// The environment variable that makes a binary check its arguments and exit
 /// (see the module docs).
 pub const CHECK_ARGS_ENV: &str = "ZPATTERN_CHECK_ARGS";
-
-/// The name of the running binary, for lines on stderr.
-static PROGRAM: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
-
-/// The name of the running binary (`zpattern` outside [`main`]).
-pub fn program_name() -> &'static str {
-    PROGRAM.get().copied().unwrap_or("zpattern")
-}
 
 /// Parse the command line of `A`. `--help` and `--version` print and exit 0; a usage
 /// error is one line, `NAME: what is wrong (see NAME --help)`, and exit 2.

@@ -3,14 +3,13 @@
 //! without the batch header.
 
 use crate::cli::args::{ReceiveArgs, SourceArgs};
-use crate::cli::stats::Counters;
+use crate::cli::context::Run;
 use crate::cli::{MessageSource, MessageWriter};
 use crate::duration;
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Arrival, Batch, Frame, Message};
-use crate::role::Receive;
-use crate::socket::is_recoverable;
 use crate::stop::Stop;
+use crate::Receive;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -28,10 +27,10 @@ pub(crate) enum Step {
 pub(crate) fn send_all(
     source: &mut MessageSource,
     pace: &SourceArgs,
-    stop: &Stop,
-    counters: &Counters,
+    run: &Run,
     mut send: impl FnMut(Step) -> Result<()>,
 ) -> Result<u64> {
+    let stop = run.stop();
     if let Some(delay) = pace.delay {
         pause(stop, delay)?;
     }
@@ -52,7 +51,7 @@ pub(crate) fn send_all(
         stop.check()?;
         send(Step::Send(msg))?;
         sent += 1;
-        counters.set_sent(sent);
+        run.counters().set_sent(sent);
     }
     Ok(sent)
 }
@@ -70,10 +69,11 @@ impl Notice {
 
     /// Print `NAME: waiting for WHAT` after [`Notice::AFTER`] unless dropped before
     /// (or `quiet`).
-    pub(crate) fn waiting(name: &'static str, what: String, quiet: bool) -> Notice {
-        if quiet {
+    pub(crate) fn waiting(run: &Run, what: String) -> Notice {
+        if run.quiet() {
             return Notice { cancel: None };
         }
+        let name = run.name();
         let (cancel, cancelled) = std::sync::mpsc::channel::<()>();
         std::thread::spawn(move || {
             if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
@@ -122,20 +122,13 @@ fn pause(stop: &Stop, d: Duration) -> Result<()> {
 /// written and counted, end-of-stream messages are not, and a message without a
 /// valid header is reported, counted as malformed and skipped.
 pub(crate) fn receive_all<W: Write>(
-    name: &str,
+    run: &Run,
     receiver: &mut impl Receive,
     writer: &mut MessageWriter<W>,
     limits: &ReceiveArgs,
     header: bool,
-    counters: &Counters,
-    stop: &Stop,
 ) -> Result<u64> {
-    let receiving = Receiving {
-        name,
-        header,
-        counters,
-        stop,
-    };
+    let receiving = Receiving { run, header };
     let outcome = receive_until_done(&receiving, receiver, writer, limits);
     let flushed = writer.flush();
     let received = outcome?;
@@ -145,10 +138,8 @@ pub(crate) fn receive_all<W: Write>(
 
 /// Who is receiving, and how.
 struct Receiving<'a> {
-    name: &'a str,
+    run: &'a Run,
     header: bool,
-    counters: &'a Counters,
-    stop: &'a Stop,
 }
 
 /// What one wait for a message brought.
@@ -169,7 +160,7 @@ fn receive_until_done<W: Write>(
     let started = Instant::now();
     while limits.count.is_none_or(|count| received < count) {
         if let Some(rate) = limits.rate {
-            keep_to_rate(receiving.stop, started, received, rate)?;
+            keep_to_rate(receiving.run.stop(), started, received, rate)?;
         }
         let mut arrival = wait(receiving, receiver, &mut msg, Some(Duration::ZERO))?;
         if let Waited::Idle = arrival {
@@ -180,7 +171,7 @@ fn receive_until_done<W: Write>(
             Waited::Message => {
                 writer.write(&msg)?;
                 received += 1;
-                receiving.counters.set_received(received);
+                receiving.run.counters().set_received(received);
             }
             Waited::Skipped => {}
             Waited::Idle => return idle_end(limits, received),
@@ -207,22 +198,21 @@ fn wait(
     msg: &mut Message,
     timeout: Option<Duration>,
 ) -> Result<Waited> {
-    let name = receiving.name;
     match receiver.recv_into(msg, timeout) {
         Ok(true) if !receiving.header => Ok(Waited::Message),
         Ok(true) => match msg.arrival() {
             Arrival::End(_) => Ok(Waited::Skipped),
             Arrival::Item(_) => Ok(Waited::Message),
             Arrival::Malformed(why) => {
-                receiving.counters.add_malformed();
-                note!("{name}: warning: {}", Arrival::dropped(&why));
+                receiving.run.counters().add_malformed();
+                receiving.run.warn(Arrival::dropped(&why));
                 Ok(Waited::Skipped)
             }
         },
         Ok(false) => Ok(Waited::Idle),
-        Err(e) if is_recoverable(&e) => {
-            receiving.counters.add_skipped();
-            note!("{name}: warning: {e}");
+        Err(e) if e.is_recoverable() => {
+            receiving.run.counters().add_skipped();
+            receiving.run.warn(&e);
             Ok(Waited::Skipped)
         }
         Err(e) => Err(e),

@@ -3,12 +3,11 @@
 //! report of what is missing when its deadline passes first.
 
 use crate::accounting::{Recorded, Report};
-use crate::cli::args::{duration_arg, report_bound, ReceiveArgs, SocketArgs};
-use crate::cli::stats::Counters;
+use crate::cli::args::{duration_arg, ReceiveArgs, SocketArgs};
+use crate::cli::context::Run;
 use crate::cli::MessageWriter;
 use crate::error::{Error, ErrorKind, Result};
 use crate::pipeline::{Delivery, Sink};
-use crate::stop::Stop;
 use clap::{Args, ValueEnum};
 use std::io::Write;
 use std::time::Duration;
@@ -50,20 +49,19 @@ pub enum ReportFormat {
 }
 
 /// Run `zpull --sink`.
-pub fn run(socket: &SocketArgs, receive: &ReceiveArgs, args: &SinkArgs, stop: &Stop) -> Result<()> {
-    let mut writer = MessageWriter::stdout(socket.format)?;
-    let mut sink = Sink::open(socket.options(stop))?
+pub fn run(socket: &SocketArgs, receive: &ReceiveArgs, args: &SinkArgs, run: &Run) -> Result<()> {
+    let mut writer = MessageWriter::stdout(run.format())?;
+    let mut sink = Sink::open(run.options(socket))?
         .batches(args.batches)
         .grace(args.grace);
     if let Some(deadline) = args.deadline {
         sink = sink.deadline(deadline);
     }
-    report_bound("zpull", socket, sink.endpoints());
-    let (counters, _report) = socket.reporter("zpull", stop);
-    let outcome = collect(&mut sink, &mut writer, receive.timeout, &counters);
+    run.report_bound(sink.endpoints());
+    let outcome = collect(&mut sink, &mut writer, receive.timeout, run);
     let flushed = writer.flush();
     let report = sink.report();
-    print_report(&report, args.report, socket.quiet);
+    print_report(&report, args.report, run);
     outcome?;
     flushed?;
     if report.is_complete() {
@@ -80,8 +78,9 @@ fn collect<W: Write>(
     sink: &mut Sink,
     writer: &mut MessageWriter<W>,
     idle: Option<Duration>,
-    counters: &Counters,
+    run: &Run,
 ) -> Result<()> {
+    let counters = run.counters();
     let mut items = 0;
     loop {
         let mut delivery = sink.recv_delivery(Some(Duration::ZERO))?;
@@ -104,24 +103,24 @@ fn collect<W: Write>(
             Some(Delivery::End(_)) => {}
             Some(Delivery::Malformed(e)) => {
                 counters.add_malformed();
-                note!("zpull: warning: {e}");
+                run.warn(e);
             }
         }
     }
     Ok(())
 }
 
-fn print_report(report: &Report, format: ReportFormat, quiet: bool) {
+fn print_report(report: &Report, format: ReportFormat, run: &Run) {
     match format {
-        ReportFormat::Json => note!("zpull: report {}", report.to_json()),
-        ReportFormat::Text if quiet && report.is_complete() => {}
+        ReportFormat::Json => run.note(format_args!("report {}", report.to_json())),
+        ReportFormat::Text if run.quiet() && report.is_complete() => {}
         ReportFormat::Text => {
             let lines = report.lines();
             if lines.is_empty() {
-                note!("zpull: no batch seen");
+                run.note("no batch seen");
             }
             for line in lines {
-                note!("zpull: {line}");
+                run.note(line);
             }
         }
     }

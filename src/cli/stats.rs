@@ -4,6 +4,7 @@
 //! `--verbose` prints a one-line summary at exit; an interrupted run (SIGINT or
 //! SIGTERM) always prints `NAME: interrupted: sent N, received M, dropped K`.
 
+use crate::cli::lines::StatsLine;
 use crate::stop::Stop;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -94,27 +95,20 @@ impl Counters {
         self.received.load(Ordering::Relaxed)
     }
 
-    /// The stats as one JSON object; `malformed` appears once a message was dropped
-    /// for lack of a valid batch header, `dropped` once any was known lost, `gaps`
-    /// once items of a batch-header stream were missing.
-    pub fn to_json(&self, elapsed: Duration, last: bool) -> String {
-        let mut malformed = match self.malformed() {
-            0 => String::new(),
-            n => format!(",\"malformed\":{n}"),
-        };
-        if let Some(dropped @ 1..) = self.dropped() {
-            malformed.push_str(&format!(",\"dropped\":{dropped}"));
+    /// The stats as a [`StatsLine`]; `malformed` is given once a message was
+    /// dropped for lack of a valid batch header, `dropped` once any was known lost,
+    /// `gaps` once items of a batch-header stream were missing.
+    pub fn snapshot(&self, elapsed: Duration, last: bool) -> StatsLine {
+        let some = |n: u64| (n > 0).then_some(n);
+        StatsLine {
+            elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            sent: self.sent(),
+            received: self.received(),
+            malformed: some(self.malformed()),
+            dropped: self.dropped().and_then(some),
+            gaps: some(self.gaps()),
+            last,
         }
-        if let gaps @ 1.. = self.gaps() {
-            malformed.push_str(&format!(",\"gaps\":{gaps}"));
-        }
-        format!(
-            "{{\"elapsed_ms\":{},\"sent\":{},\"received\":{}{malformed}{}}}",
-            elapsed.as_millis(),
-            self.sent(),
-            self.received(),
-            if last { ",\"final\":true" } else { "" }
-        )
     }
 }
 
@@ -134,8 +128,7 @@ pub struct Reporter {
 impl Reporter {
     /// Start reporting `counters` every `every` (`None`: never, and no final line);
     /// with `verbose`, print a summary line at the end unless `stop` was requested
-    /// by then. The counters become the process's [`run_counters`], from which the
-    /// runner prints the interrupted summary.
+    /// by then.
     pub fn start(
         name: &'static str,
         counters: Arc<Counters>,
@@ -143,7 +136,6 @@ impl Reporter {
         verbose: bool,
         stop: Stop,
     ) -> Reporter {
-        *RUN_COUNTERS.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&counters));
         let started = Instant::now();
         let done = Arc::new((Mutex::new(false), Condvar::new()));
         let thread = every.map(|every| {
@@ -160,10 +152,8 @@ impl Reporter {
                         return;
                     }
                     if timeout.timed_out() {
-                        note!(
-                            "{name}: stats {}",
-                            counters.to_json(started.elapsed(), false)
-                        );
+                        let stats = counters.snapshot(started.elapsed(), false);
+                        note!("{}", stats.line(name));
                     }
                 }
             })
@@ -216,30 +206,14 @@ impl Drop for Reporter {
     fn drop(&mut self) {
         self.stop_thread();
         if self.every.is_some() {
-            let json = self.counters.to_json(self.started.elapsed(), true);
-            note!("{}: stats {json}", self.name);
+            let stats = self.counters.snapshot(self.started.elapsed(), true);
+            note!("{}", stats.line(self.name));
         }
         // An interrupted run gets the interrupted summary from the runner instead.
         if self.verbose && !self.stop.is_requested() {
             note!("{}: {}", self.name, self.summary());
         }
     }
-}
-
-/// The counters of the last [`Reporter`] started in this process.
-static RUN_COUNTERS: Mutex<Option<Arc<Counters>>> = Mutex::new(None);
-
-/// The counters of this process's run (those of its [`Reporter`]; zeros if none
-/// was started yet). The runner reads them for the interrupted summary after the
-/// run has returned, so what the run recorded on its way out (a subscriber's
-/// gaps) is included, and a signal that interrupts a call before the stop flag is
-/// even set still gets its summary.
-pub fn run_counters() -> Arc<Counters> {
-    RUN_COUNTERS
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone()
-        .unwrap_or_default()
 }
 
 /// The interrupted summary of `counters`; see [`Reporter::interrupted_summary`].
@@ -260,19 +234,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn json_has_the_totals() {
+    fn the_stats_line_has_the_totals() {
         let c = Counters::default();
         c.set_sent(3);
         c.set_received(5);
         assert_eq!(
-            c.to_json(Duration::from_millis(1500), true),
-            r#"{"elapsed_ms":1500,"sent":3,"received":5,"final":true}"#
+            c.snapshot(Duration::from_millis(1500), true).line("t"),
+            r#"t: stats {"elapsed_ms":1500,"sent":3,"received":5,"final":true}"#
         );
-        let v: serde_json::Value = serde_json::from_str(&c.to_json(Duration::ZERO, false)).unwrap();
-        assert_eq!(v["received"], 5);
         c.add_malformed();
-        let v: serde_json::Value = serde_json::from_str(&c.to_json(Duration::ZERO, false)).unwrap();
-        assert_eq!(v["malformed"], 1);
+        let line = c.snapshot(Duration::ZERO, false);
+        assert_eq!((line.malformed, line.dropped), (Some(1), Some(1)));
     }
 
     #[test]

@@ -7,13 +7,13 @@
 //! failed in `--exec`, 3 when it dropped malformed messages (no valid batch header,
 //! a size limit broken), which a sink downstream cannot count.
 
-use crate::cli::args::{report_bound, HeaderArgs, ReceiveArgs, SocketArgs};
+use crate::cli::args::{HeaderArgs, ReceiveArgs, SocketArgs};
+use crate::cli::context::Run;
 use crate::cli::stats::Counters;
 use crate::cli::{Filter, MessageWriter};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Format, Message};
 use crate::pipeline::{Worker, WorkerTally};
-use crate::stop::Stop;
 use clap::Args;
 use std::fs::File;
 use std::sync::{Arc, Mutex};
@@ -45,26 +45,23 @@ pub fn run(
     receive: &ReceiveArgs,
     header: &HeaderArgs,
     stage: &StageArgs,
-    stop: &Stop,
+    run: &Run,
 ) -> Result<()> {
-    let mut input = socket.options(stop);
+    let mut input = run.options(socket);
     input.recv_timeout = receive.timeout;
-    let mut output = socket.options(stop);
+    let mut output = run.options(socket);
     output.binds.clear();
     output.connects.clone_from(&stage.push);
     // A downstream that takes nothing for --timeout is as dead as an upstream that
     // sends nothing: give up (exit 2) rather than hang with the item.
     output.send_timeout = receive.timeout;
-    let printer = Arc::new(Mutex::new(Printer::stdout(socket.format)?));
-    let (counters, _report) = socket.reporter("zpull", stop);
-    let problem_counters = Arc::clone(&counters);
+    let printer = Arc::new(Mutex::new(Printer::stdout(run.format(), run.name())?));
+    let problem_counters = Arc::clone(run.counters());
+    let name = run.name();
     let item = Item {
-        filter: stage
-            .exec
-            .as_deref()
-            .map(|c| Filter::new(c, socket.format).with_stop(stop.clone())),
+        filter: stage.exec.as_deref().map(|command| run.filter(command)),
         printer: Arc::clone(&printer),
-        counters,
+        counters: Arc::clone(run.counters()),
     };
     let workers = Worker::new(input, output)
         .threads(usize::from(stage.threads))
@@ -73,20 +70,19 @@ pub fn run(
             if e.kind() == ErrorKind::Protocol {
                 problem_counters.add_malformed();
             }
-            note!("zpull: warning: {e}");
+            note!("{name}: warning: {e}");
         })
         .spawn(move |msg| item.process(msg))?;
-    report_bound("zpull", socket, workers.input_endpoints());
+    run.report_bound(workers.input_endpoints());
     let joined = workers.join();
     let printed = lock(&printer).finish();
     let tally = joined?;
-    stop.check()?;
-    if socket.verbose && header.header {
-        note!(
-            "zpull: ends of stream: {} passed on, {} repeated copies dropped",
-            tally.ends,
-            tally.repeated_ends
-        );
+    run.stop().check()?;
+    if run.verbose() && header.header {
+        run.note(format_args!(
+            "ends of stream: {} passed on, {} repeated copies dropped",
+            tally.ends, tally.repeated_ends
+        ));
     }
     verdict(&tally, stage.exec.is_some())?;
     printed
@@ -150,14 +146,17 @@ impl Item {
 /// A stage's stdout, which fails without failing the stage.
 struct Printer {
     writer: MessageWriter<File>,
+    /// The binary's name, for the warning when printing stops.
+    name: &'static str,
     /// Why printing stopped, once it has.
     failed: Option<Error>,
 }
 
 impl Printer {
-    fn stdout(format: Format) -> Result<Printer> {
+    fn stdout(format: Format, name: &'static str) -> Result<Printer> {
         Ok(Printer {
             writer: MessageWriter::stdout(format)?,
+            name,
             failed: None,
         })
     }
@@ -170,7 +169,10 @@ impl Printer {
         }
         if let Err(e) = self.writer.write(msg).and_then(|()| self.writer.flush()) {
             if e.kind() != ErrorKind::BrokenPipe {
-                note!("zpull: warning: {e}; printing stopped, items are still pushed on");
+                note!(
+                    "{}: warning: {e}; printing stopped, items are still pushed on",
+                    self.name
+                );
             }
             self.failed = Some(e);
         }

@@ -2,9 +2,9 @@
 //! `NAME.key_secret` (secret, mode 0600), in the format CZMQ and pyzmq use, and
 //! print the public key.
 
+use crate::cli::context::{Reporting, Reports, Run};
 use crate::error::{Error, ErrorKind, Result};
 use crate::security::Certificate;
-use crate::stop::Stop;
 use clap::Parser;
 use std::io::Write;
 use std::path::PathBuf;
@@ -35,8 +35,17 @@ pub struct Args {
     pub quiet: bool,
 }
 
+impl Reports for Args {
+    fn reporting(&self) -> Reporting {
+        Reporting {
+            quiet: self.quiet,
+            ..Reporting::default()
+        }
+    }
+}
+
 /// Run `zkeygen`.
-pub fn run(args: Args, _stop: &Stop) -> Result<()> {
+pub fn run(args: Args, _run: &Run) -> Result<()> {
     let name = &args.name;
     if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
         return Err(Error::usage(format!(

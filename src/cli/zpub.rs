@@ -1,13 +1,13 @@
 //! `zpub`: publish messages from stdin, a file or `--data`.
 
-use crate::cli::args::{duration_arg, report_bound, SocketArgs, SourceArgs, StampArgs};
+use crate::cli::args::{duration_arg, SocketArgs, SourceArgs, StampArgs};
+use crate::cli::context::{Reporting, Reports, Run};
 use crate::cli::run::{send_all, stamped, Notice, Step};
 use crate::cli::MessageSource;
 use crate::error::Result;
 use crate::frame::Frame;
 use crate::pubsub::Publisher;
-use crate::role::Transmit;
-use crate::stop::Stop;
+use crate::Transmit;
 use clap::Parser;
 use std::time::Duration;
 
@@ -44,12 +44,18 @@ pub struct Args {
     pub no_drop: bool,
 }
 
+impl Reports for Args {
+    fn reporting(&self) -> Reporting {
+        self.socket.reporting()
+    }
+}
+
 /// Run `zpub`.
-pub fn run(args: Args, stop: &Stop) -> Result<()> {
+pub fn run(args: Args, run: &Run) -> Result<()> {
     let mut source =
-        MessageSource::open(&args.source, args.socket.format, args.socket.max_size, stop)?;
-    let mut publisher = Publisher::open(args.socket.options(stop))?;
-    report_bound("zpub", &args.socket, publisher.endpoints());
+        MessageSource::open(&args.source, run.format(), args.socket.max_size, run.stop())?;
+    let mut publisher = Publisher::open(run.options(&args.socket))?;
+    run.report_bound(publisher.endpoints());
     publisher.set_no_drop(args.no_drop)?;
     // The wait comes before the first message, not before reading it: with no
     // input there is nobody to wait for.
@@ -57,7 +63,7 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     let mut slow_joiner = |publisher: &mut Publisher| -> Result<()> {
         if !waited {
             let what = format!("{} subscriber(s) to subscribe", args.subscribers);
-            let _notice = Notice::waiting("zpub", what, args.socket.quiet);
+            let _notice = Notice::waiting(run, what);
             publisher.wait_for_subscribers(args.subscribers, args.wait_timeout)?;
             waited = true;
         }
@@ -65,12 +71,11 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     };
     let topic = args.topic.as_deref().map(Frame::from);
     let mut batch = args.stamp.batch(&args.source);
-    let (counters, _report) = args.socket.reporter("zpub", stop);
     if !args.no_drop {
         // PUB drops at a subscriber's high-water mark without telling the sender.
-        counters.set_drops_unknown();
+        run.counters().set_drops_unknown();
     }
-    send_all(&mut source, &args.source, stop, &counters, |step| {
+    send_all(&mut source, &args.source, run, |step| {
         let Step::Send(mut msg) = step else {
             return Ok(());
         };

@@ -1,14 +1,14 @@
 //! `zpull`: print the messages handed to this puller; or, as a pipeline stage, pass
 //! them on (`--push`); or, as a sink, account for a batch (`--sink`).
 
-use crate::cli::args::{report_bound, require, HeaderArgs, ReceiveArgs, SocketArgs};
+use crate::cli::args::{require, HeaderArgs, ReceiveArgs, SocketArgs};
+use crate::cli::context::{Reporting, Reports, Run};
 use crate::cli::run::receive_all;
 use crate::cli::sink::{self, SinkArgs};
 use crate::cli::worker::{self, StageArgs};
 use crate::cli::MessageWriter;
 use crate::error::Result;
 use crate::pipeline::Puller;
-use crate::stop::Stop;
 use clap::Parser;
 
 /// Receive messages from pushers and print each (the PULL side of a pipeline).
@@ -38,31 +38,34 @@ pub struct Args {
     pub sink: SinkArgs,
 }
 
+impl Reports for Args {
+    fn reporting(&self) -> Reporting {
+        self.socket.reporting()
+    }
+}
+
 /// Run `zpull`.
-pub fn run(args: Args, stop: &Stop) -> Result<()> {
+pub fn run(args: Args, run: &Run) -> Result<()> {
     let plain = !args.sink.sink && args.stage.push.is_empty();
     require(
         args.receive.rate.is_none() || plain,
         "--rate paces a plain zpull, not --sink or --push",
     )?;
     if args.sink.sink {
-        return sink::run(&args.socket, &args.receive, &args.sink, stop);
+        return sink::run(&args.socket, &args.receive, &args.sink, run);
     }
     if !args.stage.push.is_empty() {
-        return worker::run(&args.socket, &args.receive, &args.header, &args.stage, stop);
+        return worker::run(&args.socket, &args.receive, &args.header, &args.stage, run);
     }
-    let mut writer = MessageWriter::stdout(args.socket.format)?;
-    let mut puller = Puller::open(args.socket.options(stop))?;
-    report_bound("zpull", &args.socket, puller.endpoints());
-    let (counters, _report) = args.socket.reporter("zpull", stop);
+    let mut writer = MessageWriter::stdout(run.format())?;
+    let mut puller = Puller::open(run.options(&args.socket))?;
+    run.report_bound(puller.endpoints());
     receive_all(
-        "zpull",
+        run,
         &mut puller,
         &mut writer,
         &args.receive,
         args.header.header,
-        &counters,
-        stop,
     )?;
     Ok(())
 }

@@ -1,12 +1,12 @@
 //! `zpush`: hand out messages to pullers.
 
-use crate::cli::args::{duration_arg, report_bound, SocketArgs, SourceArgs, StampArgs};
+use crate::cli::args::{duration_arg, SocketArgs, SourceArgs, StampArgs};
+use crate::cli::context::{Reporting, Reports, Run};
 use crate::cli::run::{send_all, stamped, Notice, Step};
 use crate::cli::MessageSource;
 use crate::error::Result;
 use crate::pipeline::Pusher;
-use crate::role::Transmit;
-use crate::stop::Stop;
+use crate::Transmit;
 use clap::Parser;
 use std::time::Duration;
 
@@ -39,12 +39,18 @@ pub struct Args {
     pub wait_timeout: Option<Duration>,
 }
 
+impl Reports for Args {
+    fn reporting(&self) -> Reporting {
+        self.socket.reporting()
+    }
+}
+
 /// Run `zpush`.
-pub fn run(args: Args, stop: &Stop) -> Result<()> {
+pub fn run(args: Args, run: &Run) -> Result<()> {
     let mut source =
-        MessageSource::open(&args.source, args.socket.format, args.socket.max_size, stop)?;
-    let mut pusher = Pusher::open(args.socket.options(stop))?;
-    report_bound("zpush", &args.socket, pusher.endpoints());
+        MessageSource::open(&args.source, run.format(), args.socket.max_size, run.stop())?;
+    let mut pusher = Pusher::open(run.options(&args.socket))?;
+    run.report_bound(pusher.endpoints());
     let pullers = args
         .pullers
         .unwrap_or(args.socket.endpoints.connect.len().max(1));
@@ -52,27 +58,20 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     let mut fair_start = |pusher: &mut Pusher| -> Result<()> {
         if !waited {
             let what = format!("{pullers} puller(s) to connect");
-            let _notice = Notice::waiting("zpush", what, args.socket.quiet);
+            let _notice = Notice::waiting(run, what);
             pusher.wait_for_pullers(pullers, args.wait_timeout)?;
             waited = true;
         }
         Ok(())
     };
     let mut batch = args.stamp.batch(&args.source);
-    let (counters, _report) = args.socket.reporter("zpush", stop);
-    send_all(
-        &mut source,
-        &args.source,
-        stop,
-        &counters,
-        |step| match step {
-            Step::Send(msg) => {
-                fair_start(&mut pusher)?;
-                pusher.send(stamped(&mut batch, msg))
-            }
-            Step::Idle => pusher.settle(),
-        },
-    )?;
+    send_all(&mut source, &args.source, run, |step| match step {
+        Step::Send(msg) => {
+            fair_start(&mut pusher)?;
+            pusher.send(stamped(&mut batch, msg))
+        }
+        Step::Idle => pusher.settle(),
+    })?;
     if let Some(batch) = &batch {
         fair_start(&mut pusher)?;
         pusher.send_to_each(batch.end())?;

@@ -1,11 +1,11 @@
 //! `zrep`: answer requests by echo, template or command.
 
-use crate::cli::args::{duration_arg, report_bound, SocketArgs};
+use crate::cli::args::{duration_arg, SocketArgs};
+use crate::cli::context::{Reporting, Reports, Run};
 use crate::cli::{Filter, MessageWriter};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Format, Limits, Message};
 use crate::reqrep::Replier;
-use crate::stop::Stop;
 use clap::Parser;
 use std::time::Duration;
 
@@ -89,24 +89,28 @@ fn fill(template: &[u8], request: &Message, limits: &Limits) -> Result<Message> 
     Format::Text.decode(&reply)
 }
 
+impl Reports for Args {
+    fn reporting(&self) -> Reporting {
+        self.socket.reporting()
+    }
+}
+
 /// Run `zrep`.
-pub fn run(args: Args, stop: &Stop) -> Result<()> {
-    let format = args.socket.format;
+pub fn run(args: Args, run: &Run) -> Result<()> {
+    let format = run.format();
     let limits = Limits {
         max_message_size: args.socket.max_size,
         ..Limits::default()
     };
     let responder = match (&args.reply, &args.exec) {
         (Some(template), _) => Responder::Template(template.clone().into_bytes(), limits),
-        (None, Some(command)) => {
-            Responder::Exec(Filter::new(command, format).with_stop(stop.clone()))
-        }
+        (None, Some(command)) => Responder::Exec(run.filter(command)),
         (None, None) => Responder::Echo,
     };
     let mut writer = MessageWriter::stdout(format)?;
-    let mut replier = Replier::open(args.socket.options(stop))?;
-    report_bound("zrep", &args.socket, replier.endpoints());
-    let (counters, _report) = args.socket.reporter("zrep", stop);
+    let mut replier = Replier::open(run.options(&args.socket))?;
+    run.report_bound(replier.endpoints());
+    let counters = run.counters();
     let mut printing = true;
     let mut answered = 0;
     while args.count.is_none_or(|count| answered < count) {
@@ -115,7 +119,7 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
             // Dropped unanswered (too many frames, no envelope): go on serving.
             Err(e) if e.kind() == ErrorKind::Protocol => {
                 counters.add_skipped();
-                note!("zrep: warning: {e}");
+                run.warn(&e);
                 continue;
             }
             Err(e) => return Err(e),
@@ -137,7 +141,7 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
             Ok(reply) => reply,
             Err(e) if e.kind() == ErrorKind::Protocol => {
                 counters.add_skipped();
-                note!("zrep: warning: {e}");
+                run.warn(&e);
                 continue;
             }
             Err(e) => return Err(e),

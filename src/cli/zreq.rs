@@ -1,12 +1,12 @@
 //! `zreq`: send requests, print replies.
 
-use crate::cli::args::{duration_arg, report_bound, SocketArgs, SourceArgs};
+use crate::cli::args::{duration_arg, SocketArgs, SourceArgs};
+use crate::cli::context::{Reporting, Reports, Run};
 use crate::cli::run::{send_all, Step};
 use crate::cli::{MessageSource, MessageWriter};
 use crate::duration;
 use crate::error::Result;
 use crate::reqrep::{Requester, Retry};
-use crate::stop::Stop;
 use clap::Parser;
 use std::time::Duration;
 
@@ -43,16 +43,22 @@ pub struct Args {
     pub backoff: Duration,
 }
 
+impl Reports for Args {
+    fn reporting(&self) -> Reporting {
+        self.socket.reporting()
+    }
+}
+
 /// Run `zreq`.
-pub fn run(args: Args, stop: &Stop) -> Result<()> {
+pub fn run(args: Args, run: &Run) -> Result<()> {
     let mut source =
-        MessageSource::open(&args.source, args.socket.format, args.socket.max_size, stop)?;
-    let mut writer = MessageWriter::stdout(args.socket.format)?;
+        MessageSource::open(&args.source, run.format(), args.socket.max_size, run.stop())?;
+    let mut writer = MessageWriter::stdout(run.format())?;
     let retry = Retry::new(args.retries).backoff(args.backoff);
-    let quiet = args.socket.quiet;
-    let (counters, _report) = args.socket.reporter("zreq", stop);
-    let dropped = std::sync::Arc::clone(&counters);
-    let mut requester = Requester::open(args.socket.options(stop))?
+    let quiet = run.quiet();
+    let counters = run.counters();
+    let dropped = std::sync::Arc::clone(counters);
+    let mut requester = Requester::open(run.options(&args.socket))?
         .retry(retry)
         .on_bad_reply(move |e| {
             dropped.add_skipped();
@@ -68,9 +74,9 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
                 );
             }
         });
-    report_bound("zreq", &args.socket, requester.endpoints());
+    run.report_bound(requester.endpoints());
     let mut replies = 0;
-    send_all(&mut source, &args.source, stop, &counters, |step| {
+    send_all(&mut source, &args.source, run, |step| {
         let Step::Send(request) = step else {
             return Ok(());
         };

@@ -2,13 +2,13 @@
 //! each publisher stream lost.
 
 use crate::accounting::Report;
-use crate::cli::args::{report_bound, HeaderArgs, ReceiveArgs, SocketArgs};
+use crate::cli::args::{HeaderArgs, ReceiveArgs, SocketArgs};
+use crate::cli::context::{Reporting, Reports, Run};
 use crate::cli::run::receive_all;
 use crate::cli::MessageWriter;
 use crate::error::Result;
 use crate::frame::Format;
 use crate::pubsub::Subscriber;
-use crate::stop::Stop;
 use clap::Parser;
 
 /// Subscribe to topics and print each message (the SUB side of pub/sub).
@@ -33,11 +33,17 @@ pub struct Args {
     pub header: HeaderArgs,
 }
 
+impl Reports for Args {
+    fn reporting(&self) -> Reporting {
+        self.socket.reporting()
+    }
+}
+
 /// Run `zsub`.
-pub fn run(args: Args, stop: &Stop) -> Result<()> {
-    let mut writer = MessageWriter::stdout(args.socket.format)?;
-    let mut subscriber = Subscriber::open(args.socket.options(stop))?;
-    report_bound("zsub", &args.socket, subscriber.endpoints());
+pub fn run(args: Args, run: &Run) -> Result<()> {
+    let mut writer = MessageWriter::stdout(run.format())?;
+    let mut subscriber = Subscriber::open(run.options(&args.socket))?;
+    run.report_bound(subscriber.endpoints());
     if args.topics.is_empty() {
         subscriber.subscribe("")?;
     }
@@ -47,20 +53,11 @@ pub fn run(args: Args, stop: &Stop) -> Result<()> {
     if args.header.header {
         subscriber.account_headers();
     }
-    let (counters, _report) = args.socket.reporter("zsub", stop);
     // The subscriber strips and accounts for the headers itself.
-    let outcome = receive_all(
-        "zsub",
-        &mut subscriber,
-        &mut writer,
-        &args.receive,
-        false,
-        &counters,
-        stop,
-    );
+    let outcome = receive_all(run, &mut subscriber, &mut writer, &args.receive, false);
     if let Some(gaps) = subscriber.gaps() {
-        counters.set_gaps(total_missing(&gaps));
-        print_gaps(&gaps, &args.socket);
+        run.counters().set_gaps(total_missing(&gaps));
+        print_gaps(&gaps, run);
     }
     outcome.map(|_| ())
 }
@@ -86,19 +83,19 @@ fn has_loss(report: &Report) -> bool {
 /// The gap report on stderr: with `--format json`, always, as one line
 /// `zsub: report {JSON}`; else one line per publisher stream, when something was
 /// lost (even with `--quiet`: loss is not chatter) or with `--verbose`.
-fn print_gaps(report: &Report, socket: &SocketArgs) {
-    if socket.format == Format::Json {
-        note!("zsub: report {}", report.to_json());
+fn print_gaps(report: &Report, run: &Run) {
+    if run.format() == Format::Json {
+        run.note(format_args!("report {}", report.to_json()));
         return;
     }
-    if !(socket.verbose || has_loss(report)) {
+    if !(run.verbose() || has_loss(report)) {
         return;
     }
     let lines = report.lines();
     if lines.is_empty() {
-        note!("zsub: no batch header seen");
+        run.note("no batch header seen");
     }
     for line in lines {
-        note!("zsub: {line}");
+        run.note(line);
     }
 }

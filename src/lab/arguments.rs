@@ -11,6 +11,7 @@ use super::origin::Table;
 use super::plan::Plan;
 use super::setup::resolve_programs;
 use super::spec::LabTransport;
+use crate::cli::lines::flags;
 use crate::error::Result;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -63,7 +64,7 @@ pub(crate) fn check(plan: &Plan, programs: &[PathBuf], stats: &str) -> Result<()
         }
         let mut args = stand_in(plan, n);
         if node.stats {
-            args.extend(["--stats".to_string(), stats.to_string()]);
+            args.extend([flags::STATS.to_string(), stats.to_string()]);
         }
         lines.entry((programs[n].clone(), args)).or_insert(n);
     }
@@ -140,7 +141,7 @@ impl Check {
         let mut child = Command::new(program)
             .args(args)
             .env(crate::cli::CHECK_ARGS_ENV, "1")
-            .env_remove(crate::sys::LAB_WATCHDOG_ENV)
+            .env_remove(crate::os::LAB_WATCHDOG_ENV)
             .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -172,7 +173,7 @@ impl Check {
             }
         };
         let Some(status) = status else {
-            let _ = crate::sys::signal_group(self.child.id(), libc::SIGKILL);
+            let _ = crate::os::signal_group(self.child.id(), libc::SIGKILL);
             let _ = self.child.wait();
             return Err(format!(
                 "{} did not answer the argument check within {}s (is it a zpattern binary of this version?)",

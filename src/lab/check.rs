@@ -5,6 +5,7 @@ use super::instance::{binary_of, is_identifier, Arg, Instance, NodePlan, Part, D
 use super::spec::{
     check_rate, Count, Fault, FaultAction, Lab, LabTransport, Link, NetnsPolicy, Node,
 };
+use crate::cli::lines::flags;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -115,7 +116,10 @@ pub(super) fn quiet_binders(
         .collect();
     for instance in first_instances(nodes, instances) {
         let node = &lab.nodes[instance.node];
-        let quiet = node.run.iter().any(|a| a == "--quiet" || a == "-q");
+        let quiet = node
+            .run
+            .iter()
+            .any(|a| a == flags::QUIET || a == flags::QUIET_SHORT);
         if !quiet || node.ready.is_some() || binary_of(&node.run[0]).is_none() {
             continue;
         }

@@ -9,7 +9,7 @@
 
 use super::spec::{Lab, Link, NetnsPolicy};
 use crate::error::{Error, Result};
-use crate::sys;
+use crate::os;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::Ipv4Addr;
@@ -52,7 +52,7 @@ impl Network {
                 skipped: None,
             });
         }
-        let built = if sys::is_root() {
+        let built = if os::is_root() {
             Network::build(lab)
         } else {
             Err("they need root, and zlab is not running as root".to_string())
@@ -96,7 +96,7 @@ impl Network {
             if network.hosts.contains_key(host) {
                 continue;
             }
-            let fd = sys::new_network_namespace()
+            let fd = os::new_network_namespace()
                 .map_err(|e| format!("cannot create a network namespace: {e}"))?;
             run_in(fd.as_raw_fd(), "ip", &["link", "set", "lo", "up"], None)?;
             network.hosts.insert(host.clone(), fd);
@@ -283,7 +283,7 @@ fn run_in(
         })
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    sys::supervise(&mut command, Some(fd), None);
+    os::supervise(&mut command, Some(fd), None);
     let shown = format!("{program} {}", args.join(" "));
     let mut child = command
         .spawn()

@@ -10,6 +10,7 @@ use super::instance::{
 use super::limits::{check_input_file, MAX_FAULTS, MAX_LINKS, MAX_PROCESSES};
 use super::origin::Table;
 use super::spec::{FaultAction, Lab, Node};
+use crate::cli::lines::flags;
 use crate::error::{Error, Result};
 use regex::Regex;
 use std::collections::{BTreeMap, BTreeSet};
@@ -227,11 +228,10 @@ fn split_args(lab: &Lab, node: &Node) -> std::result::Result<Vec<Arg>, String> {
     let mut previous: Option<&str> = None;
     while let Some(word) = words.next() {
         let is_option = word.starts_with('-') && word.len() > 1;
-        let after_bind = matches!(previous, Some("--bind" | "-b"));
+        let is_bind = |w: &str| w == flags::BIND || w == flags::BIND_SHORT;
+        let after_bind = previous.is_some_and(is_bind);
         let next_alone = words.peek().and_then(|w| alone(w));
-        if let (true, false, Some(endpoint)) =
-            (is_option, word == "--bind" || word == "-b", next_alone)
-        {
+        if let (true, false, Some(endpoint)) = (is_option, is_bind(word), next_alone) {
             check_endpoint(lab, endpoint)?;
             if !node.binds.iter().any(|b| b == endpoint) {
                 args.push(Arg::Each {
@@ -284,7 +284,9 @@ fn parts(
             _ => {
                 check_endpoint(lab, name)?;
                 let binds = after_bind
-                    || word.starts_with("--bind=")
+                    || word
+                        .strip_prefix(flags::BIND)
+                        .is_some_and(|rest| rest.starts_with('='))
                     || node.binds.iter().any(|b| b == name);
                 if binds {
                     Part::Bind(name.to_string())

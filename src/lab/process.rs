@@ -7,7 +7,7 @@
 use super::instance::Input;
 use super::limits::check_input_file;
 use super::watchdog::Watchdog;
-use crate::sys;
+use crate::os;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::RawFd;
@@ -68,7 +68,7 @@ impl Child {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        sys::supervise(&mut command, launch.netns, launch.watchdog.sockets());
+        os::supervise(&mut command, launch.netns, launch.watchdog.sockets());
         let mut child = command.spawn()?;
         if let (Some(mut stdin), Some(Input::Text(input))) = (child.stdin.take(), launch.input) {
             let input = std::sync::Arc::clone(input);
@@ -100,7 +100,7 @@ impl Child {
     /// Send `signal` to the whole process group.
     pub(crate) fn signal(&self, signal: i32) {
         // The group may be gone already: nothing left to signal.
-        let _ = sys::signal_group(self.group, signal);
+        let _ = os::signal_group(self.group, signal);
     }
 
     /// The exit status, if the process has exited.

@@ -7,6 +7,7 @@ use super::expect::{checks, Check};
 use super::plan::Plan;
 use super::state::{millis, state_text, Exit, Live, Sample};
 use super::topology::Topology;
+use crate::cli::lines;
 use serde::Serialize;
 use std::fmt::Write;
 use std::time::Duration;
@@ -259,7 +260,7 @@ fn judge(held: bool, skipped: Option<String>) -> (bool, Option<String>) {
 fn node_report(plan: &Plan, i: usize, live: &Live) -> NodeReport {
     let node = &plan.lab.nodes[plan.instances[i].node];
     let (sent, received) = live.counts();
-    let noise = |l: &&String| l.contains(": bound ");
+    let noise = |l: &&String| lines::parse_bound(l).is_some();
     let errors: Vec<&String> = live.stderr.iter().filter(|l| !noise(l)).collect();
     let tail = errors[errors.len().saturating_sub(5)..]
         .iter()

@@ -12,6 +12,7 @@ use super::report::{Outcome, Report};
 use super::setup::{ensure_open_files, resolve_programs, shell_words, LabDir};
 use super::state::{millis, state_text, Exit, Live};
 use super::watchdog::Watchdog;
+use crate::cli::lines::flags;
 use crate::error::{Error, Result};
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
@@ -239,7 +240,7 @@ impl<'a> Run<'a> {
         }
         let mut args = self.addresses().args(i);
         if node_plan.binary.is_some() && node.stats {
-            args.push("--stats".into());
+            args.push(flags::STATS.into());
             args.push(crate::duration::display(self.options.stats_every));
         }
         let netns = self

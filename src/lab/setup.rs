@@ -87,7 +87,7 @@ const FILES_BESIDES: u64 = 64;
 pub(crate) fn ensure_open_files(plan: &Plan) -> Result<()> {
     let processes = plan.instances.len() as u64;
     let need = processes * FILES_PER_PROCESS + FILES_BESIDES;
-    let limit = crate::sys::raise_open_files(need)
+    let limit = crate::os::raise_open_files(need)
         .map_err(|e| Error::io("cannot read the limit of open files", e))?;
     if limit < need {
         return Err(Error::usage(format!(
@@ -175,7 +175,7 @@ fn lab_dir_pid(name: &str) -> Option<u32> {
 /// (not a link to one) owned by us, holding the marker file, also ours.
 fn is_ours(path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let uid = crate::sys::effective_uid();
+    let uid = crate::os::effective_uid();
     let owned = |p: &Path, dir: bool| {
         std::fs::symlink_metadata(p)
             .is_ok_and(|m| m.uid() == uid && if dir { m.is_dir() } else { m.is_file() })
@@ -264,7 +264,7 @@ mod tests {
         let link = temp.join(format!("zlab-{dead}-3"));
         std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
         let foreign = lab_dir(&temp, &format!("zlab-{dead}-4"), true);
-        let as_root = crate::sys::is_root();
+        let as_root = crate::os::is_root();
         if as_root {
             // Another user's directory, as root sees it in a shared /tmp.
             std::os::unix::fs::chown(&foreign, Some(65534), Some(65534)).unwrap();

@@ -2,7 +2,8 @@
 //! endpoints it reported, its counts over time and what it printed.
 
 use super::process::{Child, Stream};
-use serde::{Deserialize, Serialize};
+use crate::cli::lines::{self, StatsLine};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -25,14 +26,6 @@ pub struct Sample {
     pub sent: u64,
     /// Messages received so far.
     pub received: u64,
-}
-
-/// A `NAME: stats {...}` line.
-#[derive(Deserialize)]
-struct StatsLine {
-    sent: u64,
-    received: u64,
-    elapsed_ms: u64,
 }
 
 /// One instance's state.
@@ -129,15 +122,12 @@ impl Live {
                 return None;
             }
             Stream::Stderr => {
-                if let Some((_, rest)) = line.split_once(": ").filter(|(n, _)| !n.contains(' ')) {
-                    if let Some(endpoint) = rest.strip_prefix("bound ") {
-                        self.reported += 1;
-                        bound = Some(endpoint.trim().to_string());
-                    } else if let Some(json) = rest.strip_prefix("stats ") {
-                        if self.stats(json, at) {
-                            return None;
-                        }
-                    }
+                if let Some(endpoint) = lines::parse_bound(&line) {
+                    self.reported += 1;
+                    bound = Some(endpoint.to_string());
+                } else if let Some(stats) = lines::parse_stats(&line) {
+                    self.stats(&stats, at);
+                    return None;
                 }
             }
         }
@@ -147,11 +137,8 @@ impl Live {
         bound
     }
 
-    /// Take in a stats line; false if it does not parse.
-    fn stats(&mut self, json: &str, at: Duration) -> bool {
-        let Ok(stats) = serde_json::from_str::<StatsLine>(json) else {
-            return false;
-        };
+    /// Take in a stats line.
+    fn stats(&mut self, stats: &StatsLine, at: Duration) {
         self.has_stats = true;
         // The rate counts the time until the last message, not an idle wait after it.
         if (stats.sent, stats.received) != self.current || self.current_ms == 0 {
@@ -164,7 +151,6 @@ impl Live {
             sent,
             received,
         });
-        true
     }
 
     /// How many bound lines the current run printed.

@@ -30,7 +30,7 @@
 //! does a command's group started by a program other than the zpattern binaries.
 
 use crate::error::{Error, Result};
-use crate::sys::{self, Sockets, WatchdogOp};
+use crate::os::{self, Sockets, WatchdogOp};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
@@ -49,7 +49,7 @@ pub(crate) struct Watchdog {
 impl Watchdog {
     /// Start the watchdog.
     pub(crate) fn start() -> Result<Watchdog> {
-        let (socket, registry, pid) = sys::start_watchdog()
+        let (socket, registry, pid) = os::start_watchdog()
             .map_err(|e| Error::io("cannot start the lab's watchdog process", e))?;
         Ok(Watchdog {
             socket: Some(socket),
@@ -77,7 +77,7 @@ impl Watchdog {
     pub(crate) fn forget(&self, group: u32) {
         if let Some(socket) = &self.socket {
             // A watchdog that is gone has nothing to forget.
-            let _ = sys::watchdog_send(socket.as_raw_fd(), WatchdogOp::Forget, group, 0);
+            let _ = os::watchdog_send(socket.as_raw_fd(), WatchdogOp::Forget, group, 0);
         }
     }
 }
@@ -89,11 +89,11 @@ impl Drop for Watchdog {
         drop(self.registry.take());
         drop(self.socket.take());
         let deadline = Instant::now() + EXIT_WAIT;
-        while !sys::reap(self.pid) {
+        while !os::reap(self.pid) {
             if Instant::now() >= deadline {
-                sys::signal_process(self.pid, libc::SIGKILL);
+                os::signal_process(self.pid, libc::SIGKILL);
                 let kill_deadline = Instant::now() + EXIT_WAIT;
-                while !sys::reap(self.pid) && Instant::now() < kill_deadline {
+                while !os::reap(self.pid) && Instant::now() < kill_deadline {
                     std::thread::sleep(Duration::from_millis(1));
                 }
                 return;

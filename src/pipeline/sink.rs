@@ -7,7 +7,6 @@ use crate::frame::{Arrival, Header, Message};
 use crate::options::Options;
 use crate::pipeline::Puller;
 use crate::role::Receive;
-use crate::socket::is_recoverable;
 use std::time::{Duration, Instant};
 
 /// Collects the results of a pipeline and accounts for every item by its batch
@@ -143,7 +142,7 @@ impl Sink {
         let mut msg = match self.puller.recv_timeout(wait) {
             Ok(Some(msg)) => msg,
             Ok(None) => return Ok(None),
-            Err(e) if is_recoverable(&e) => {
+            Err(e) if e.is_recoverable() => {
                 self.ledger.record_malformed(&e);
                 return Ok(Some(Delivery::Malformed(e)));
             }

@@ -7,7 +7,6 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Arrival, Frame, Header, Message};
 use crate::pipeline::{Puller, Pusher};
 use crate::role::{Receive, Transmit};
-use crate::socket::is_recoverable;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -73,7 +72,7 @@ where
             let relayed = match arrived {
                 Ok(true) => self.relay(std::mem::replace(&mut msg, Message::new(Frame::empty()))),
                 Ok(false) => break,
-                Err(e) if is_recoverable(&e) => {
+                Err(e) if e.is_recoverable() => {
                     self.tally.malformed += 1;
                     self.report(&e);
                     Ok(())

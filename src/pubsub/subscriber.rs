@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::frame::{Arrival, Message};
 use crate::options::Options;
 use crate::role::{AtClose, Receive, Role};
-use crate::socket::{is_recoverable, Socket};
+use crate::socket::Socket;
 use std::time::{Duration, Instant};
 
 /// Receives the messages whose topic starts with a subscribed prefix. Socket SUB;
@@ -115,7 +115,7 @@ impl Subscriber {
             let ledger = self.ledger.get_or_insert_with(Ledger::new);
             match received {
                 Ok(true) => {}
-                Err(e) if is_recoverable(&e) => {
+                Err(e) if e.is_recoverable() => {
                     ledger.record_malformed(&e);
                     return Err(e);
                 }

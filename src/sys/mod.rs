@@ -22,8 +22,10 @@
 
 mod libzmq;
 mod net;
+#[cfg(feature = "cli")]
 mod process;
 
 pub(crate) use libzmq::*;
 pub(crate) use net::*;
-pub(crate) use process::*;
+#[cfg(feature = "cli")]
+pub use process::*;

@@ -1,6 +1,5 @@
 //! The kernel's side of sockets and descriptors: what a connection has not yet
-//! delivered, shutting a connection down, the addresses of an interface, and the
-//! open-files limit.
+//! delivered, shutting a connection down, and the addresses of an interface.
 
 use std::io;
 use std::os::fd::RawFd;
@@ -66,30 +65,4 @@ pub(crate) fn interface_addresses(name: &str) -> Vec<std::net::IpAddr> {
     // SAFETY: `list` came from getifaddrs and is freed once.
     unsafe { libc::freeifaddrs(list) };
     found
-}
-
-/// Raise this process's soft limit of open files to `want` if it is lower (up to
-/// the hard limit); returns the soft limit in force afterwards.
-pub(crate) fn raise_open_files(want: u64) -> io::Result<u64> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes one rlimit into a live, writable struct.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    if limit.rlim_cur >= want {
-        return Ok(limit.rlim_cur);
-    }
-    let raised = libc::rlimit {
-        rlim_cur: want.min(limit.rlim_max),
-        rlim_max: limit.rlim_max,
-    };
-    // SAFETY: setrlimit reads one rlimit from a live struct; lowering nothing, it
-    // only raises the soft limit within the hard one.
-    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 {
-        return Ok(limit.rlim_cur);
-    }
-    Ok(raised.rlim_cur)
 }

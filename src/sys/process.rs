@@ -1,6 +1,7 @@
 //! Process control: signalling processes and process groups, children that die
-//! with their parent, network namespaces, and the watchdog that kills a lab's
-//! process groups when zlab dies.
+//! with their parent, network namespaces, the watchdog that kills a lab's process
+//! groups when zlab dies, and the open-files limit. Used by the binaries and the
+//! lab only (feature `cli`).
 
 use std::fs::File;
 use std::io;
@@ -9,7 +10,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 /// Send `signal` to every process of process group `group`.
-pub(crate) fn signal_group(group: u32, signal: i32) -> io::Result<()> {
+pub fn signal_group(group: u32, signal: i32) -> io::Result<()> {
     let group =
         libc::pid_t::try_from(group).map_err(|_| io::Error::from_raw_os_error(libc::ESRCH))?;
     // SAFETY: kill has no memory effects; a negative pid addresses the process
@@ -32,7 +33,7 @@ pub(crate) fn signal_group(group: u32, signal: i32) -> io::Result<()> {
 /// killed `zlab` leaves no orphans; the parent check closes the window where we die
 /// between fork and prctl. The child registers itself before it runs any code of its
 /// own, so the watchdog knows its group before the group can have other members.
-pub(crate) fn supervise(command: &mut Command, netns: Option<RawFd>, watchdog: Option<Sockets>) {
+pub fn supervise(command: &mut Command, netns: Option<RawFd>, watchdog: Option<Sockets>) {
     let parent = libc::pid_t::try_from(std::process::id()).unwrap_or(0);
     if let Some(sockets) = watchdog {
         command.env(LAB_WATCHDOG_ENV, sockets.registry.to_string());
@@ -68,11 +69,11 @@ pub(crate) fn supervise(command: &mut Command, netns: Option<RawFd>, watchdog: O
 
 /// The environment variable that names, in a lab's node, the descriptor of the
 /// lab watchdog's registry socket.
-pub(crate) const LAB_WATCHDOG_ENV: &str = "ZPATTERN_LAB_WATCHDOG";
+pub const LAB_WATCHDOG_ENV: &str = "ZPATTERN_LAB_WATCHDOG";
 
 /// The two sockets of a lab's watchdog that zlab hands to a starting node.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Sockets {
+pub struct Sockets {
     /// zlab's own: its end of file tells the watchdog that zlab is gone.
     pub(crate) life: RawFd,
     /// Shared with the nodes, which register their commands' groups on it.
@@ -81,7 +82,7 @@ pub(crate) struct Sockets {
 
 /// What a message to the watchdog asks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum WatchdogOp {
+pub enum WatchdogOp {
     /// Kill this process group if zlab dies, or when its owner group is forgotten.
     Watch = 1,
     /// The group is gone (killed and reaped, or ended): forget it (its id may be
@@ -111,7 +112,7 @@ const LATE_MS: i64 = 1000;
 ///
 /// A fork, not a program: it works the same for zlab and for any program running a
 /// lab through the library, and needs nothing installed.
-pub(crate) fn start_watchdog() -> io::Result<(OwnedFd, OwnedFd, u32)> {
+pub fn start_watchdog() -> io::Result<(OwnedFd, OwnedFd, u32)> {
     let (life, life_theirs) = seqpacket_pair()?;
     let (registry, registry_theirs) = seqpacket_pair()?;
     // SAFETY: in the child of a possibly multi-threaded process only the calling
@@ -323,7 +324,7 @@ unsafe fn watch(life: RawFd, registry: RawFd) -> ! {
 /// Send `op` about process group `group` (owned by group `owner`, 0 for none) to
 /// the watchdog on socket `fd`. Safe to call between fork and exec (one `send`, no
 /// allocation).
-pub(crate) fn watchdog_send(fd: RawFd, op: WatchdogOp, group: u32, owner: u32) -> io::Result<()> {
+pub fn watchdog_send(fd: RawFd, op: WatchdogOp, group: u32, owner: u32) -> io::Result<()> {
     let mut message = [0u8; 12];
     let (head, tail) = message.split_at_mut(4);
     let (middle, last) = tail.split_at_mut(4);
@@ -390,7 +391,7 @@ fn lab_registry() -> Option<RawFd> {
 /// In a lab's node: have the child `command` starts (the leader of a new process
 /// group) register its group with the lab's watchdog, owned by our own group,
 /// before it runs. Outside a lab, nothing changes.
-pub(crate) fn lab_watch(command: &mut Command) {
+pub fn lab_watch(command: &mut Command) {
     let Some(fd) = lab_registry() else {
         return;
     };
@@ -410,14 +411,14 @@ pub(crate) fn lab_watch(command: &mut Command) {
 }
 
 /// In a lab's node: group `group`, registered by [`lab_watch`], is over.
-pub(crate) fn lab_forget(group: u32) {
+pub fn lab_forget(group: u32) {
     if let Some(fd) = lab_registry() {
         let _ = watchdog_send(fd, WatchdogOp::Forget, group, 0);
     }
 }
 
 /// Whether child `pid` has exited (and is now reaped); does not wait.
-pub(crate) fn reap(pid: u32) -> bool {
+pub fn reap(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else {
         return true;
     };
@@ -428,7 +429,7 @@ pub(crate) fn reap(pid: u32) -> bool {
 }
 
 /// Send `signal` to process `pid`.
-pub(crate) fn signal_process(pid: u32, signal: i32) {
+pub fn signal_process(pid: u32, signal: i32) {
     if let Ok(pid) = libc::pid_t::try_from(pid) {
         if pid > 0 {
             // SAFETY: kill has no memory effects; pid > 0 names one process.
@@ -439,7 +440,7 @@ pub(crate) fn signal_process(pid: u32, signal: i32) {
 
 /// A new, empty network namespace, alive as long as the descriptor (or a process
 /// inside it) is: nothing to clean up if we are killed.
-pub(crate) fn new_network_namespace() -> io::Result<OwnedFd> {
+pub fn new_network_namespace() -> io::Result<OwnedFd> {
     // unshare moves only the calling thread; a short-lived thread keeps the rest of
     // the process where it was.
     std::thread::spawn(|| {
@@ -455,13 +456,39 @@ pub(crate) fn new_network_namespace() -> io::Result<OwnedFd> {
 }
 
 /// The effective user id of this process.
-pub(crate) fn effective_uid() -> u32 {
+pub fn effective_uid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() }
 }
 
 /// Whether we run as root (network namespaces and tc need it).
-pub(crate) fn is_root() -> bool {
+pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
+}
+
+/// Raise this process's soft limit of open files to `want` if it is lower (up to
+/// the hard limit); returns the soft limit in force afterwards.
+pub fn raise_open_files(want: u64) -> io::Result<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit into a live, writable struct.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if limit.rlim_cur >= want {
+        return Ok(limit.rlim_cur);
+    }
+    let raised = libc::rlimit {
+        rlim_cur: want.min(limit.rlim_max),
+        rlim_max: limit.rlim_max,
+    };
+    // SAFETY: setrlimit reads one rlimit from a live struct; lowering nothing, it
+    // only raises the soft limit within the hard one.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 {
+        return Ok(limit.rlim_cur);
+    }
+    Ok(raised.rlim_cur)
 }

@@ -13,6 +13,7 @@ mod errors;
 mod exhaust;
 mod formats;
 mod hostile;
+mod house;
 mod interop;
 mod lab;
 mod pipeline;
