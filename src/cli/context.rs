@@ -115,7 +115,7 @@ impl Run {
 
     /// A shell-command filter in the run's format that a stop kills.
     pub fn filter(&self, command: &str) -> Filter {
-        Filter::new(command, self.reporting.format).with_stop(self.stop.clone())
+        Filter::new(command, self.reporting.format, self.stop.clone())
     }
 
     /// The library options `socket` describes, honouring the run's stop; what

@@ -75,7 +75,7 @@ const STOP_CHECK: Duration = Duration::from_millis(50);
 pub struct Filter {
     command: String,
     format: Format,
-    stop: Option<Stop>,
+    stop: Stop,
 }
 
 /// What a filter run produced.
@@ -88,19 +88,14 @@ pub struct Filtered {
 }
 
 impl Filter {
-    /// A filter running `command` with `sh -c`, exchanging records in `format`.
-    pub fn new(command: &str, format: Format) -> Filter {
+    /// A filter running `command` with `sh -c`, exchanging records in `format`,
+    /// killing the command (and what it started) when `stop` is requested.
+    pub fn new(command: &str, format: Format, stop: Stop) -> Filter {
         Filter {
             command: command.to_string(),
             format,
-            stop: None,
+            stop,
         }
-    }
-
-    /// Kill the command (and what it started) when `stop` is requested.
-    pub fn with_stop(mut self, stop: Stop) -> Filter {
-        self.stop = Some(stop);
-        self
     }
 
     /// Run the command once with `input` on its stdin.
@@ -160,7 +155,7 @@ impl Filter {
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
-            if self.stop.as_ref().is_some_and(Stop::is_requested) {
+            if self.stop.is_requested() {
                 group.kill();
                 let _ = exited.recv();
                 return Err(Error::interrupted());
@@ -193,7 +188,7 @@ mod tests {
 
     #[test]
     fn output_becomes_the_message() {
-        let f = Filter::new("tr a-z A-Z", Format::Text);
+        let f = Filter::new("tr a-z A-Z", Format::Text, Stop::new());
         let out = f
             .run(&Message::from_frames(["cat", "hat"]).unwrap())
             .unwrap();
@@ -203,7 +198,7 @@ mod tests {
 
     #[test]
     fn a_failing_command_is_reported_with_its_output() {
-        let f = Filter::new("echo partial; exit 3", Format::Text);
+        let f = Filter::new("echo partial; exit 3", Format::Text, Stop::new());
         let out = f.run(&Message::new("x")).unwrap();
         assert_eq!(out.message, Message::new("partial"));
         assert!(out.failure.unwrap().contains("exit status: 3"));
@@ -211,7 +206,7 @@ mod tests {
 
     #[test]
     fn output_that_is_not_a_record_comes_back_raw_as_a_failure() {
-        let f = Filter::new("echo notHex", Format::Hex);
+        let f = Filter::new("echo notHex", Format::Hex, Stop::new());
         let out = f.run(&Message::new("x")).unwrap();
         assert_eq!(out.message, Message::new("notHex"));
         assert!(out.failure.unwrap().contains("not a valid hex record"));
@@ -220,7 +215,7 @@ mod tests {
     #[test]
     fn a_stop_kills_the_command_and_what_it_started() {
         let stop = Stop::new();
-        let f = Filter::new("sleep 30 & sleep 30; wait", Format::Text).with_stop(stop.clone());
+        let f = Filter::new("sleep 30 & sleep 30; wait", Format::Text, stop.clone());
         let stopper = std::thread::spawn(move || {
             // Not synchronisation: the run must end on the stop whenever it comes.
             std::thread::sleep(Duration::from_millis(100));
@@ -238,7 +233,7 @@ mod tests {
 
     #[test]
     fn a_command_that_ignores_its_input_still_works() {
-        let f = Filter::new("echo fixed", Format::Text);
+        let f = Filter::new("echo fixed", Format::Text, Stop::new());
         let big = Message::new(vec![b'x'; 1 << 20]);
         assert_eq!(f.run(&big).unwrap().message, Message::new("fixed"));
     }

@@ -44,14 +44,14 @@ enum Responder {
 }
 
 impl Responder {
-    fn reply_to(&self, request: &Message) -> Result<Message> {
+    fn reply_to(&self, request: &Message, run: &Run) -> Result<Message> {
         match self {
             Responder::Echo => Ok(request.clone()),
             Responder::Template(template, limits) => fill(template, request, limits),
             Responder::Exec(filter) => {
                 let filtered = filter.run(request)?;
                 if let Some(failure) = filtered.failure {
-                    note!("zrep: warning: {failure}; replying with its output");
+                    run.warn(format_args!("{failure}; replying with its output"));
                 }
                 Ok(filtered.message)
             }
@@ -137,7 +137,7 @@ pub fn run(args: Args, run: &Run) -> Result<()> {
                 outcome => outcome?,
             }
         }
-        let reply = match responder.reply_to(&request) {
+        let reply = match responder.reply_to(&request, run) {
             Ok(reply) => reply,
             Err(e) if e.kind() == ErrorKind::Protocol => {
                 counters.add_skipped();

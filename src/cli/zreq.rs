@@ -58,16 +58,17 @@ pub fn run(args: Args, run: &Run) -> Result<()> {
     let quiet = run.quiet();
     let counters = run.counters();
     let dropped = std::sync::Arc::clone(counters);
+    let name = run.name();
     let mut requester = Requester::open(run.options(&args.socket))?
         .retry(retry)
         .on_bad_reply(move |e| {
             dropped.add_skipped();
-            note!("zreq: warning: {e}");
+            note!("{name}: warning: {e}");
         })
         .on_resend(move |resend| {
             if !quiet {
                 note!(
-                    "zreq: no reply within {}; resending (attempt {} of {})",
+                    "{name}: no reply within {}; resending (attempt {} of {})",
                     duration::display(resend.timeout.unwrap_or_default()),
                     resend.attempt,
                     resend.attempts
