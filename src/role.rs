@@ -8,7 +8,7 @@ use crate::frame::Message;
 use crate::options::Options;
 use std::time::Duration;
 
-/// A role, described once in its own file, for the shared layer: [`crate::socket`]
+/// A role, described once in its own file, for the shared layer: the socket layer
 /// opens, configures and closes a socket from it without knowing socket types.
 /// Adding a role (or a socket type) touches only its pattern's room.
 pub(crate) struct Role {

@@ -5,7 +5,7 @@
 //! pipeline binaries add the batch header: [`HeaderArgs`] on receivers,
 //! [`StampArgs`] (which includes it) on senders.
 
-use super::context::Reporting;
+use super::context::{Reporting, Run};
 use crate::frame::{Batch, Format, Limits};
 use crate::options::Options;
 use crate::{duration, Error};
@@ -90,9 +90,9 @@ impl SocketArgs {
         }
     }
 
-    /// The library options these arguments describe (the run adds its stop and
-    /// the telling of connection events: [`Run::options`](super::context::Run::options)).
-    pub fn options(&self) -> Options {
+    /// The library options these arguments describe, for `run` (its stop, and the
+    /// telling of connection events).
+    pub fn options(&self, run: &Run) -> Options {
         let heartbeat = (!self.heartbeat.is_zero()).then_some(self.heartbeat);
         let mut options = Options::new()
             .hwm(self.hwm)
@@ -106,7 +106,7 @@ impl SocketArgs {
             });
         options.binds = self.endpoints.bind.clone();
         options.connects = self.endpoints.connect.clone();
-        options
+        run.attach(options)
     }
 }
 

@@ -2,7 +2,6 @@
 //! by [`super::main`]: the binary's name, its stop, its counters and how it reports,
 //! so that nothing is looked up in process-wide state and nothing is passed by hand.
 
-use super::args::SocketArgs;
 use super::exec::Filter;
 use super::lines;
 use super::stats::{Counters, Reporter};
@@ -118,10 +117,10 @@ impl Run {
         Filter::new(command, self.reporting.format, self.stop.clone())
     }
 
-    /// The library options `socket` describes, honouring the run's stop; what
-    /// happens to the connections is told on stderr, unless quiet.
-    pub fn options(&self, socket: &SocketArgs) -> Options {
-        let options = socket.options().stop(self.stop.clone());
+    /// `options` honouring the run's stop, and telling on stderr what happens to
+    /// the connections, unless quiet.
+    pub fn attach(&self, options: Options) -> Options {
+        let options = options.stop(self.stop.clone());
         if self.reporting.quiet {
             return options;
         }
