@@ -72,6 +72,62 @@
 //! # Ok::<(), zpattern::Error>(())
 //! ```
 //!
+//! ## Security
+//!
+//! Every role takes part in ZeroMQ security through [`Options::security`]: CURVE
+//! (encryption, and clients known by their public keys), PLAIN (user names and
+//! passwords), and an [`security::Authenticator`] (the ZAP handler of a context)
+//! that decides who gets in. A publisher that lets in one subscriber's key; an
+//! intruder who knows the server's key but not an allowed one is refused, and its
+//! receive fails saying so:
+//!
+//! ```
+//! use std::time::Duration;
+//! use zpattern::security::{
+//!     Authenticator, ClientKeys, CurveClient, CurveServer, Keypair, Policy, Security,
+//! };
+//! use zpattern::{Message, Options, Publisher, Receive, Subscriber, Transmit};
+//!
+//! let server_keys = Keypair::generate()?;
+//! let client_keys = Keypair::generate()?;
+//!
+//! // The authenticator runs in the publisher's context, and lets in one key.
+//! let context = zmq::Context::new();
+//! let policy = Policy::new().curve_clients(ClientKeys::new().with(*client_keys.public()));
+//! let _authenticator = Authenticator::start(&context, policy, |report| eprintln!("{report}"))?;
+//! let mut publisher = Publisher::open(
+//!     Options::new()
+//!         .bind("tcp://127.0.0.1:*")
+//!         .context(context)
+//!         .security(Security::CurveServer(CurveServer::new(server_keys.clone()))),
+//! )?;
+//! let endpoint = publisher.endpoints()[0].to_string();
+//!
+//! let client = CurveClient::new(*server_keys.public(), client_keys);
+//! let mut subscriber = Subscriber::open(
+//!     Options::new()
+//!         .connect(&endpoint)
+//!         .recv_timeout(Duration::from_secs(5))
+//!         .security(Security::CurveClient(client)),
+//! )?;
+//! subscriber.subscribe("hats")?;
+//! publisher.wait_for_subscribers(1, Some(Duration::from_secs(5)))?;
+//! publisher.send(Message::with_topic("hats", "fedora"))?;
+//! assert_eq!(subscriber.recv()?.body()[0].as_bytes(), b"fedora");
+//!
+//! let intruder = CurveClient::ephemeral(*server_keys.public())?;
+//! let mut intruder = Subscriber::open(
+//!     Options::new()
+//!         .connect(&endpoint)
+//!         .recv_timeout(Duration::from_secs(5))
+//!         .security(Security::CurveClient(intruder)),
+//! )?;
+//! intruder.subscribe("")?;
+//! let refused = intruder.recv().unwrap_err();
+//! assert!(refused.to_string().contains("our credentials are not accepted"), "{refused}");
+//! # Ok::<(), zpattern::Error>(())
+//! ```
+//!
 //! ## Errors and stopping
 //!
 //! Every fallible call returns [`Error`], whose [`ErrorKind`] maps to the binaries'
@@ -129,6 +185,9 @@ pub use pubsub::{Publisher, Subscriber};
 pub use reqrep::{Replier, Requester};
 pub use role::{Receive, Transmit};
 pub use stop::Stop;
+/// The `zmq` crate zpattern is built on, for contexts shared with
+/// [`Options::context`] and [`security::Authenticator`].
+pub use zmq;
 
 /// The README's Rust examples, compiled and run as doc-tests.
 #[cfg(doctest)]

@@ -7,7 +7,8 @@
 //! are on, so a peer that vanished without closing its connection is noticed.
 
 use crate::frame::Limits;
-use crate::peer::{PeerEvent, PeerHook};
+use crate::peer::{ConnectionEvent, ConnectionHook, PeerEvent, PeerHook};
+use crate::security::Security;
 use crate::stop::Stop;
 use std::fmt;
 use std::time::Duration;
@@ -73,6 +74,11 @@ pub struct Options {
     pub stop: Option<Stop>,
     /// Told about the connections made to [`Options::connects`].
     pub peer_hook: Option<PeerHook>,
+    /// Told about every connection event, accepted connections included.
+    pub connection_hook: Option<ConnectionHook>,
+    /// How the socket takes part in ZeroMQ security (CURVE, PLAIN, ZAP); see
+    /// [`crate::security`].
+    pub security: Security,
 }
 
 impl Options {
@@ -99,7 +105,8 @@ impl Options {
 
     /// Defaults: no endpoints, HWM 1000 both ways, linger 5 s, no timeouts (wait until
     /// stopped), heartbeats every 10 s with a 30 s timeout, reconnection every 100 ms,
-    /// [`Limits::default`], a private context, no stop, no peer hook.
+    /// [`Limits::default`], a private context, no stop, no hooks, no security
+    /// (NULL).
     pub fn new() -> Options {
         Options {
             binds: Vec::new(),
@@ -118,6 +125,8 @@ impl Options {
             context: None,
             stop: None,
             peer_hook: None,
+            connection_hook: None,
+            security: Security::Null,
         }
     }
 
@@ -205,6 +214,42 @@ impl Options {
         self
     }
 
+    /// Call `hook` with every [`ConnectionEvent`] of the socket: listening,
+    /// connections accepted and made, handshakes that succeed or fail (and why),
+    /// disconnections; from the thread using the role, whenever the role looks at
+    /// its connections (every send or receive that waits, and at least every 1024
+    /// messages).
+    pub fn on_connection_event(
+        mut self,
+        hook: impl Fn(&ConnectionEvent) + Send + Sync + 'static,
+    ) -> Options {
+        self.connection_hook = Some(ConnectionHook::new(hook));
+        self
+    }
+
+    /// Take part in ZeroMQ security as `security` says: a CURVE or PLAIN server or
+    /// client, or a NULL server whose peers are checked by address.
+    ///
+    /// A server part that authenticates ([`Security::needs_authenticator`]) needs
+    /// an [`crate::security::Authenticator`] running in the role's context: pass
+    /// that context with [`Options::context`]; opening the role fails otherwise.
+    ///
+    /// ```
+    /// use zpattern::security::{CurveServer, Keypair, Security};
+    /// use zpattern::Options;
+    ///
+    /// let keys = Keypair::generate()?;
+    /// let options = Options::new()
+    ///     .bind("tcp://127.0.0.1:*")
+    ///     .security(Security::CurveServer(CurveServer::without_zap(keys)));
+    /// assert_eq!(options.security.mechanism(), "CURVE");
+    /// # Ok::<(), zpattern::Error>(())
+    /// ```
+    pub fn security(mut self, security: Security) -> Options {
+        self.security = security;
+        self
+    }
+
     /// Size limits on what is received.
     pub fn limits(mut self, limits: Limits) -> Options {
         self.limits = limits;
@@ -258,6 +303,8 @@ impl fmt::Debug for Options {
             .field("shared_context", &self.context.is_some())
             .field("stop", &self.stop)
             .field("peer_hook", &self.peer_hook.is_some())
+            .field("connection_hook", &self.connection_hook.is_some())
+            .field("security", &self.security)
             .finish()
     }
 }

@@ -57,9 +57,11 @@ pub enum PeerEvent {
         /// Events of this kind left untold since the last one told (rate limit).
         untold: u64,
     },
-    /// The peer at `endpoint` speaks ZeroMQ but refused the handshake, typically
-    /// because its socket type cannot talk to ours (a subscriber connected to a
-    /// pusher). libzmq gives the endpoint up; the role reports it as an error.
+    /// The peer at `endpoint` speaks ZeroMQ but refused the handshake: its socket
+    /// type cannot talk to ours (a subscriber connected to a pusher), its security
+    /// is not ours, or it refused our credentials (a CURVE client whose server key
+    /// is wrong sees every handshake end, and after three says so). libzmq gives the
+    /// endpoint up, or retries in vain; the role reports it as an error.
     Rejected {
         /// The endpoint connected to.
         endpoint: String,
@@ -122,9 +124,7 @@ impl fmt::Display for PeerEvent {
             PeerEvent::Failed { endpoint, reason } => {
                 write!(f, "handshake with {endpoint} failed ({reason}); retrying")
             }
-            PeerEvent::Rejected { endpoint, reason } => {
-                write!(f, "{endpoint} refused the handshake: {reason}")
-            }
+            PeerEvent::Rejected { endpoint, reason } => write!(f, "{endpoint}: {reason}"),
         }
     }
 }
@@ -148,5 +148,79 @@ impl PeerHook {
 impl fmt::Debug for PeerHook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("PeerHook")
+    }
+}
+
+/// What happened to a connection, one libzmq monitor event: the stream
+/// [`crate::Options::on_connection_event`] hears (and `--events` prints as JSON
+/// lines), for connections accepted as well as made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionEvent {
+    /// When the role took the event in.
+    pub at: std::time::SystemTime,
+    /// What happened.
+    pub kind: ConnectionEventKind,
+    /// The endpoint: bound (listening, accepted connections) or connected to.
+    pub endpoint: String,
+    /// The peer's address (`ip:port`, or the peer's credentials over ipc), once a
+    /// connection exists.
+    pub peer: Option<String>,
+    /// Why a handshake failed or a connection ended, when it is known.
+    pub reason: Option<String>,
+}
+
+/// The kinds of [`ConnectionEvent`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConnectionEventKind {
+    /// The socket listens on a bound endpoint.
+    Listening,
+    /// A listener stopped listening.
+    Closed,
+    /// A peer's connection was accepted.
+    Accepted,
+    /// A connection the socket made is up (before its handshake).
+    Connected,
+    /// The ZeroMQ handshake of a connection completed.
+    HandshakeSucceeded,
+    /// The ZeroMQ handshake of a connection failed (`reason` says why).
+    HandshakeFailed,
+    /// A connection ended.
+    Disconnected,
+}
+
+impl ConnectionEventKind {
+    /// The kind's name in `--events` lines: `listening`, `accepted`...
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnectionEventKind::Listening => "listening",
+            ConnectionEventKind::Closed => "closed",
+            ConnectionEventKind::Accepted => "accepted",
+            ConnectionEventKind::Connected => "connected",
+            ConnectionEventKind::HandshakeSucceeded => "handshake succeeded",
+            ConnectionEventKind::HandshakeFailed => "handshake failed",
+            ConnectionEventKind::Disconnected => "disconnected",
+        }
+    }
+}
+
+/// The hook that hears a role's [`ConnectionEvent`]s, on the thread using the role.
+#[derive(Clone)]
+pub struct ConnectionHook(Arc<dyn Fn(&ConnectionEvent) + Send + Sync>);
+
+impl ConnectionHook {
+    /// A hook calling `f`.
+    pub fn new(f: impl Fn(&ConnectionEvent) + Send + Sync + 'static) -> ConnectionHook {
+        ConnectionHook(Arc::new(f))
+    }
+
+    pub(crate) fn call(&self, event: &ConnectionEvent) {
+        (self.0)(event)
+    }
+}
+
+impl fmt::Debug for ConnectionHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ConnectionHook")
     }
 }

@@ -34,14 +34,32 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Frame, Limits, Message};
 use crate::monitor::Monitor;
 use crate::options::Options;
-use crate::peer::{PeerEvent, PeerHook};
+use crate::peer::{ConnectionHook, PeerEvent, PeerHook};
 use crate::role::{AtClose, Role};
+use crate::security::{Security, ZAP_ENDPOINT};
 use crate::stop::Stop;
 use crate::sys;
 use std::os::fd::RawFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+/// Whether a ZAP handler (an [`crate::security::Authenticator`]) is bound in
+/// `context`: its endpoint cannot be bound again.
+fn has_zap_handler(context: &zmq::Context) -> Result<bool> {
+    let probe = context
+        .socket(zmq::PAIR)
+        .map_err(|e| Error::zmq("cannot look for a ZAP handler", e))?;
+    let _ = probe.set_linger(0);
+    match probe.bind(ZAP_ENDPOINT) {
+        Ok(()) => {
+            let _ = probe.unbind(ZAP_ENDPOINT);
+            Ok(false)
+        }
+        Err(zmq::Error::EADDRINUSE) => Ok(true),
+        Err(e) => Err(Error::zmq("cannot look for a ZAP handler", e)),
+    }
+}
 
 /// `ZMQ_TCP_MAXRT` (TCP_USER_TIMEOUT on Linux), which the zmq crate does not wrap.
 const ZMQ_TCP_MAXRT: u32 = 80;
@@ -78,6 +96,7 @@ pub(crate) struct Socket {
     recv_timeout: Option<Duration>,
     stop: Option<Stop>,
     peer_hook: Option<PeerHook>,
+    connection_hook: Option<ConnectionHook>,
     /// Set for good once a connected endpoint refused the handshake.
     refused: Option<String>,
     /// Sends and receives since the connection events were last read.
@@ -129,11 +148,30 @@ impl Socket {
         let mut socket = context
             .socket(role.kind)
             .map_err(|e| Error::zmq(format!("cannot create a {name} socket"), e))?;
+        if options.security.needs_authenticator() && !has_zap_handler(&context)? {
+            return Err(Error::usage(format!(
+                "the {name} authenticates its peers ({}), but no Authenticator runs in \
+                 its context: start one and pass the context in the options",
+                options.security.mechanism()
+            )));
+        }
         configure(&mut socket, options, binds.iter().chain(&connects))
             .and_then(|()| socket.set_immediate(role.deals_to_one))
             .and_then(|()| (role.setup)(&mut socket, options))
             .map_err(|e| Error::zmq(format!("cannot configure the {name} socket"), e))?;
-        let monitor = Monitor::attach(&context, &socket)?;
+        options.security.apply(&mut socket).map_err(|e| {
+            let mechanism = options.security.mechanism();
+            Error::zmq(
+                format!("cannot set up {mechanism} security on the {name}"),
+                e,
+            )
+        })?;
+        let mechanism = match options.security {
+            Security::CurveClient(_) | Security::Plain(_) => options.security.mechanism(),
+            _ => "NULL",
+        };
+        let stream = options.connection_hook.is_some();
+        let monitor = Monitor::attach(&context, &mut socket, role, mechanism, stream)?;
         let mut endpoints = Vec::with_capacity(binds.len());
         let mut ipc_files = Vec::new();
         for endpoint in &binds {
@@ -164,6 +202,7 @@ impl Socket {
             recv_timeout: options.recv_timeout,
             stop: options.stop.clone(),
             peer_hook: options.peer_hook.clone(),
+            connection_hook: options.connection_hook.clone(),
             refused: None,
             since_watch: 0,
             watched: Instant::now(),
@@ -227,17 +266,25 @@ impl Socket {
             );
             self.tell_endpoint(endpoint, what);
         }
+        let refusals: Vec<_> = self.monitor.take_refusals().collect();
+        for refusal in refusals {
+            let what = match refusal.peer {
+                Some(peer) => format!("({peer}) {}; dropped its connection", refusal.reason),
+                None => format!("{}; dropped its connection", refusal.reason),
+            };
+            self.tell_endpoint(refusal.endpoint, what);
+        }
+        if let Some(hook) = &self.connection_hook {
+            for event in self.monitor.take_stream() {
+                hook.call(&event);
+            }
+        }
         for event in self.monitor.take_events() {
             if let Some(hook) = &self.peer_hook {
                 hook.call(&event);
             }
-            if let PeerEvent::Rejected { endpoint, .. } = &event {
-                self.refused.get_or_insert_with(|| {
-                    format!(
-                        "{endpoint} refused the handshake: the {} needs {} there",
-                        self.role.name, self.role.peers
-                    )
-                });
+            if let PeerEvent::Rejected { .. } = &event {
+                self.refused.get_or_insert_with(|| event.to_string());
             }
         }
         match &self.refused {
@@ -656,6 +703,15 @@ impl Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
+        // The connection events that came since the last look, for whoever
+        // listens to every one (a role may end before it ever waited).
+        if let Some(hook) = &self.connection_hook {
+            if self.monitor.update().is_ok() {
+                for event in self.monitor.take_stream() {
+                    hook.call(&event);
+                }
+            }
+        }
         if self.role.at_close == AtClose::Drop {
             let _ = self.socket.set_linger(0);
         }

@@ -6,6 +6,7 @@
 //! [`StampArgs`] (which includes it) on senders.
 
 use super::context::{Reporting, Run};
+use super::security::SecurityArgs;
 use crate::frame::{Batch, Format, Limits};
 use crate::options::Options;
 use crate::{duration, Error};
@@ -77,6 +78,14 @@ pub struct SocketArgs {
     /// (and a final one at exit).
     #[arg(long, value_name = "DUR", value_parser = positive_duration_arg)]
     pub stats: Option<Duration>,
+    /// Print every connection event on stderr as a JSON line: listening,
+    /// accepted, connected, handshake succeeded, handshake failed (with the
+    /// reason), disconnected, closed; with the peer's address and the time.
+    #[arg(long)]
+    pub events: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub security: SecurityArgs,
 }
 
 impl SocketArgs {
@@ -87,12 +96,19 @@ impl SocketArgs {
             quiet: self.quiet,
             verbose: self.verbose,
             stats: self.stats,
+            events: self.events,
         }
     }
 
-    /// The library options these arguments describe, for `run` (its stop, and the
-    /// telling of connection events).
-    pub fn options(&self, run: &Run) -> Options {
+    /// The library options these arguments describe, for `run` (its stop, the
+    /// telling of connection events, and its authenticator when the security
+    /// options make this end a server that checks its peers): the key and password
+    /// files are read here.
+    pub fn options(&self, run: &Run) -> crate::Result<Options> {
+        let setup = self.security.setup()?;
+        for notice in &setup.notices {
+            run.note_once(notice);
+        }
         let heartbeat = (!self.heartbeat.is_zero()).then_some(self.heartbeat);
         let mut options = Options::new()
             .hwm(self.hwm)
@@ -106,7 +122,10 @@ impl SocketArgs {
             });
         options.binds = self.endpoints.bind.clone();
         options.connects = self.endpoints.connect.clone();
-        run.attach(options)
+        if let Some(policy) = setup.policy {
+            options = options.context(run.authenticated_context(policy)?);
+        }
+        Ok(run.attach(options.security(setup.security)))
     }
 }
 

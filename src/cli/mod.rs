@@ -26,6 +26,7 @@ mod input;
 pub mod lines;
 mod output;
 mod run;
+pub mod security;
 pub mod sink;
 pub mod stats;
 pub mod worker;

@@ -51,7 +51,7 @@ pub enum ReportFormat {
 /// Run `zpull --sink`.
 pub fn run(socket: &SocketArgs, receive: &ReceiveArgs, args: &SinkArgs, run: &Run) -> Result<()> {
     let mut writer = MessageWriter::stdout(run.format())?;
-    let mut sink = Sink::open(socket.options(run))?
+    let mut sink = Sink::open(socket.options(run)?)?
         .batches(args.batches)
         .grace(args.grace);
     if let Some(deadline) = args.deadline {

@@ -47,9 +47,9 @@ pub fn run(
     stage: &StageArgs,
     run: &Run,
 ) -> Result<()> {
-    let mut input = socket.options(run);
+    let mut input = socket.options(run)?;
     input.recv_timeout = receive.timeout;
-    let mut output = socket.options(run);
+    let mut output = socket.options(run)?;
     output.binds.clear();
     output.connects.clone_from(&stage.push);
     // A downstream that takes nothing for --timeout is as dead as an upstream that

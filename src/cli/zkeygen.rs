@@ -7,6 +7,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::security::Certificate;
 use clap::Parser;
 use std::io::Write;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 
 /// Generate a CURVE key pair and save it as a certificate pair.
@@ -20,7 +21,8 @@ pub struct Args {
     /// Name of the certificate: a plain file name, without '/'.
     #[arg(value_name = "NAME")]
     pub name: String,
-    /// Directory to write the two files in.
+    /// Directory to write the two files in (created, private to its owner, if it
+    /// does not exist).
     #[arg(short, long, value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
     /// Replace existing files (each is replaced in one step, never left half
@@ -59,6 +61,13 @@ pub fn run(args: Args, _run: &Run) -> Result<()> {
             .ok_or_else(|| Error::usage(format!("--meta {entry:?}: expected NAME=VALUE")))?;
         cert.set_meta(key, value)
             .map_err(|e| e.context(format!("--meta {entry:?}")))?;
+    }
+    if !args.dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&args.dir)
+            .map_err(|e| Error::io(format!("cannot create {}", args.dir.display()), e))?;
     }
     let saved = if args.force {
         cert.save_replacing(&args.dir, name)?

@@ -54,7 +54,7 @@ impl Reports for Args {
 pub fn run(args: Args, run: &Run) -> Result<()> {
     let mut source =
         MessageSource::open(&args.source, run.format(), args.socket.max_size, run.stop())?;
-    let mut publisher = Publisher::open(args.socket.options(run))?;
+    let mut publisher = Publisher::open(args.socket.options(run)?)?;
     run.report_bound(publisher.endpoints());
     publisher.set_no_drop(args.no_drop)?;
     // The wait comes before the first message, not before reading it: with no

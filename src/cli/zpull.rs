@@ -58,7 +58,7 @@ pub fn run(args: Args, run: &Run) -> Result<()> {
         return worker::run(&args.socket, &args.receive, &args.header, &args.stage, run);
     }
     let mut writer = MessageWriter::stdout(run.format())?;
-    let mut puller = Puller::open(args.socket.options(run))?;
+    let mut puller = Puller::open(args.socket.options(run)?)?;
     run.report_bound(puller.endpoints());
     receive_all(
         run,

@@ -49,7 +49,7 @@ impl Reports for Args {
 pub fn run(args: Args, run: &Run) -> Result<()> {
     let mut source =
         MessageSource::open(&args.source, run.format(), args.socket.max_size, run.stop())?;
-    let mut pusher = Pusher::open(args.socket.options(run))?;
+    let mut pusher = Pusher::open(args.socket.options(run)?)?;
     run.report_bound(pusher.endpoints());
     let pullers = args
         .pullers

@@ -108,7 +108,7 @@ pub fn run(args: Args, run: &Run) -> Result<()> {
         (None, None) => Responder::Echo,
     };
     let mut writer = MessageWriter::stdout(format)?;
-    let mut replier = Replier::open(args.socket.options(run))?;
+    let mut replier = Replier::open(args.socket.options(run)?)?;
     run.report_bound(replier.endpoints());
     let counters = run.counters();
     let mut printing = true;

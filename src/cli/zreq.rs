@@ -59,7 +59,7 @@ pub fn run(args: Args, run: &Run) -> Result<()> {
     let counters = run.counters();
     let dropped = std::sync::Arc::clone(counters);
     let name = run.name();
-    let mut requester = Requester::open(args.socket.options(run))?
+    let mut requester = Requester::open(args.socket.options(run)?)?
         .retry(retry)
         .on_bad_reply(move |e| {
             dropped.add_skipped();

@@ -42,7 +42,7 @@ impl Reports for Args {
 /// Run `zsub`.
 pub fn run(args: Args, run: &Run) -> Result<()> {
     let mut writer = MessageWriter::stdout(run.format())?;
-    let mut subscriber = Subscriber::open(args.socket.options(run))?;
+    let mut subscriber = Subscriber::open(args.socket.options(run)?)?;
     run.report_bound(subscriber.endpoints());
     if args.topics.is_empty() {
         subscriber.subscribe("")?;

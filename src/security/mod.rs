@@ -279,6 +279,15 @@ impl Security {
         }
     }
 
+    /// The mechanism this part speaks: `NULL`, `PLAIN` or `CURVE`.
+    pub fn mechanism(&self) -> &'static str {
+        match self {
+            Security::Null | Security::NullServer(_) => "NULL",
+            Security::PlainServer(_) | Security::Plain(_) => "PLAIN",
+            Security::CurveServer(_) | Security::CurveClient(_) => "CURVE",
+        }
+    }
+
     /// Whether this part needs an [`Authenticator`] running in the socket's
     /// context to let anyone in.
     pub fn needs_authenticator(&self) -> bool {

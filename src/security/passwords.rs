@@ -48,6 +48,33 @@ impl Password {
         Password(password.into())
     }
 
+    /// The password in the first line of the file at `path` (a trailing newline,
+    /// and a carriage return before it, are not part of it): a regular file of at
+    /// most [`MAX_CREDENTIAL_BYTES`] plus the line end, not open to its group or
+    /// others. Anything after the first line is refused, not ignored.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Password> {
+        let path = path.as_ref();
+        let limit = MAX_CREDENTIAL_BYTES as u64 + 2;
+        let contents = files::read_bounded(path, limit, "password file")?;
+        files::check_private(path, contents.mode)?;
+        let text = contents.text.as_str();
+        let line = text.strip_suffix('\n').unwrap_or(text);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.contains('\n') {
+            return Err(Error::usage(format!(
+                "{}: more than one line; the file holds one password",
+                path.display()
+            )));
+        }
+        if line.len() > MAX_CREDENTIAL_BYTES {
+            return Err(Error::usage(format!(
+                "{}: the password is longer than {MAX_CREDENTIAL_BYTES} bytes, the most PLAIN carries",
+                path.display()
+            )));
+        }
+        Ok(Password::new(line))
+    }
+
     /// The password itself, for `ZMQ_PLAIN_PASSWORD`.
     pub fn expose(&self) -> &str {
         &self.0
@@ -278,6 +305,39 @@ mod tests {
             format!("{:?}", Password::new("hunter2")),
             "Password(<redacted>)"
         );
+    }
+
+    #[test]
+    fn a_password_file_holds_one_private_line() {
+        let dir = std::env::temp_dir().join(format!("zpattern-pw1-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        let path = dir.join("password");
+        let write = |text: &str, mode: u32| {
+            std::fs::write(&path, text).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        write("hunter2\r\n", 0o600);
+        assert!(Password::from_file(&path).unwrap().matches(b"hunter2"));
+        write(" two words", 0o400);
+        assert!(Password::from_file(&path).unwrap().matches(b" two words"));
+        write("hunter2\n", 0o640);
+        let e = Password::from_file(&path).unwrap_err().to_string();
+        assert!(
+            e.ends_with("is readable by its group (mode 0640); chmod 600 it"),
+            "{e}"
+        );
+        write("hunter2\nhunter3\n", 0o600);
+        let e = Password::from_file(&path).unwrap_err().to_string();
+        assert!(
+            e.ends_with("more than one line; the file holds one password"),
+            "{e}"
+        );
+        write(&"x".repeat(256), 0o600);
+        let e = Password::from_file(&path).unwrap_err().to_string();
+        assert!(e.contains("longer than 255 bytes"), "{e}");
+        assert!(!e.contains("xxx"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

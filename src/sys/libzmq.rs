@@ -244,6 +244,29 @@ extern "C" {
     /// In zpattern's libzmq (src/libzmq): raise the process-wide limits on one
     /// incoming message (frames, bytes over all frames) to at least these.
     fn zpattern_raise_message_limits(frames: u64, bytes: u64);
+    /// In zpattern's libzmq: `zmq_socket_monitor_versioned(socket, endpoint,
+    /// events, 2, ZMQ_PAIR)`.
+    fn zpattern_socket_monitor_v2(
+        socket: *mut std::ffi::c_void,
+        endpoint: *const std::ffi::c_char,
+        events: u64,
+    ) -> std::ffi::c_int;
+}
+
+/// Publish `socket`'s `events` on the PAIR endpoint `endpoint` (`inproc://`),
+/// in libzmq's monitor format version 2: per event, frames of the event number
+/// (u64), the count of values (u64), each value (u64), the local and the remote
+/// address.
+pub(crate) fn monitor_v2(socket: &mut zmq::Socket, endpoint: &str, events: u64) -> zmq::Result<()> {
+    let endpoint = std::ffi::CString::new(endpoint).map_err(|_| zmq::Error::EINVAL)?;
+    // SAFETY: the socket pointer is live for the call (we hold a reference to its
+    // owner), and the endpoint is a NUL-terminated string that outlives it.
+    let rc = unsafe { zpattern_socket_monitor_v2(socket.as_mut_ptr(), endpoint.as_ptr(), events) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(last_zmq_error())
+    }
 }
 
 /// Make libzmq drop a peer that sends a message of more than `frames` frames or

@@ -20,6 +20,7 @@ mod pipeline;
 mod pubsub;
 mod reliability;
 mod reqrep;
+mod secured;
 mod security;
 mod signals;
 mod slow;

@@ -188,7 +188,7 @@ fn a_peer_of_the_wrong_socket_type_is_an_error_not_a_silence() {
         let out = run(bin, &all).start().finish().expect(1);
         assert!(started.elapsed() < Duration::from_secs(10), "{out:?}");
         let line = format!(
-            "{}: {endpoint} refused the handshake: the {}",
+            "{}: {endpoint}: refused the handshake: the {}",
             bin.name(),
             match bin {
                 Bin::Zsub => "subscriber",

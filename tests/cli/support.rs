@@ -130,6 +130,18 @@ impl Spawn {
         }
     }
 
+    /// Set environment variable `name` for the process.
+    pub fn env(mut self, name: &str, value: &str) -> Spawn {
+        self.command.env(name, value);
+        self
+    }
+
+    /// Remove environment variable `name` for the process.
+    pub fn env_remove(mut self, name: &str) -> Spawn {
+        self.command.env_remove(name);
+        self
+    }
+
     /// Feed `lines`, each followed by a newline, then close stdin.
     pub fn stdin_lines<S: AsRef<str>>(self, lines: &[S]) -> Spawn {
         let mut bytes = Vec::new();

@@ -81,6 +81,12 @@ struct Fix {
 ///    connection (a protocol error) past the limits the process set through
 ///    `zpattern_raise_message_limits(frames, bytes)` (the largest any socket asked
 ///    for; none until then).
+///
+/// The same file also gives libzmq's version 2 socket monitor, which is compiled
+/// into every build but declared (as a C function) only with the draft API, a C
+/// name: `zpattern_socket_monitor_v2(socket, endpoint, events)`. Its events carry
+/// both addresses of a connection, so a monitor learns the peer's address from
+/// libzmq instead of asking the kernel later about a descriptor that may be gone.
 const ENGINE_FIXES: &[Fix] = &[
     Fix {
         why: "bound what one message may hold (1 of 4)",
@@ -103,6 +109,19 @@ struct zpattern_message_count
 };
 static thread_local std::unordered_map<const void *, zpattern_message_count>
   zpattern_counts;
+
+//  zpattern: libzmq's versioned socket monitor, compiled in but declared only
+//  with the draft API (so with C++ linkage), under a C name: version 2 events
+//  carry both addresses of a connection, so the peer's is known.
+int zmq_socket_monitor_versioned (
+  void *s_, const char *addr_, uint64_t events_, int event_version_, int type_);
+
+extern \"C\" int zpattern_socket_monitor_v2 (void *s_,
+                                           const char *addr_,
+                                           uint64_t events_)
+{
+    return zmq_socket_monitor_versioned (s_, addr_, events_, 2, ZMQ_PAIR);
+}
 
 extern \"C\" void zpattern_raise_message_limits (uint64_t frames_,
                                                uint64_t bytes_)
