@@ -483,8 +483,10 @@ impl Monitor {
         } else if !connection.failed {
             // libzmq closes a connection whose handshake broke a rule (a socket type
             // that cannot talk to ours) without a failure event, and never retries.
-            let reason =
-                "its socket type cannot talk to ours (or it broke the ZeroMQ protocol)".into();
+            let reason = format!(
+                "refused the handshake: the {} needs {} there",
+                self.role.name, self.role.peers
+            );
             self.tell(PeerEvent::Rejected { endpoint, reason });
         }
     }

@@ -161,9 +161,9 @@ fn zkeygen_refuses_bad_names_and_metadata_in_one_line() {
             "metadata name \"a b\"",
         ),
         (
-            &["x", "--dir", "/nonexistent/dir"],
+            &["x", "--dir", "/dev/null/dir"],
             1,
-            "cannot create /nonexistent/dir/x.key_secret",
+            "cannot create /dev/null/dir",
         ),
     ];
     for (args, code, text) in cases {
@@ -173,6 +173,15 @@ fn zkeygen_refuses_bad_names_and_metadata_in_one_line() {
         assert!(out.stderr[0].contains(text), "{out:?}");
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn zkeygen_makes_a_missing_directory_private_to_its_owner() {
+    let dir = TempDir::new();
+    let keys = dir.path().join("keys/server");
+    zkeygen(&["server", "--dir", keys.to_str().unwrap()]);
+    assert_eq!(mode(&keys), 0o700);
+    assert_eq!(mode(&keys.join("server.key_secret")), 0o600);
 }
 
 /// pyzmq's `load_certificate` of each path, as `public secret-or-None` lines.
