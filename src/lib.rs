@@ -124,7 +124,7 @@
 //! )?;
 //! intruder.subscribe("")?;
 //! let refused = intruder.recv().unwrap_err();
-//! assert!(refused.to_string().contains("our credentials are not accepted"), "{refused}");
+//! assert!(refused.to_string().contains("the server refused our credentials"), "{refused}");
 //! # Ok::<(), zpattern::Error>(())
 //! ```
 //!

@@ -36,7 +36,7 @@ mod reqrep;
 mod support;
 
 use measure::{interleave, Sample, Side, Spread, Summary};
-use report::{Comparison, Metric, Pipeline, Report};
+use report::{Comparison, EncryptionCost, Metric, Pipeline, Report};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -224,6 +224,7 @@ fn library_cases(
                     place: place.clone(),
                     size,
                     count,
+                    curve: false,
                 };
                 let sides = vec![
                     Side::new("raw zmq", || pipeline::raw(&case)),
@@ -231,6 +232,29 @@ fn library_cases(
                 ];
                 compare(settings, report, name, Metric::Throughput, rounds, sides)?;
             }
+        }
+    }
+    // What encryption costs: raw zmq and zpattern with CURVE, and zpattern without,
+    // interleaved in one run.
+    for (size, count) in [(64, scale.small), (1024, scale.kib)] {
+        let name = format!("push→pull tcp {} CURVE", size_name(size));
+        if settings.selects(&name) {
+            let curve = pipeline::Throughput {
+                place: Place::Tcp,
+                size,
+                count,
+                curve: true,
+            };
+            let null = pipeline::Throughput {
+                curve: false,
+                ..curve.clone()
+            };
+            let sides = vec![
+                Side::new("raw zmq CURVE", || pipeline::raw(&curve)),
+                Side::new("zpattern CURVE", || pipeline::zpattern(&curve)),
+                Side::new("zpattern NULL", || pipeline::zpattern(&null)),
+            ];
+            compare(settings, report, name, Metric::Throughput, rounds, sides)?;
         }
     }
     let name = "pub→sub tcp [10 B, 64 B]".to_string();
@@ -275,6 +299,20 @@ fn compare(
         .iter()
         .zip(&samples[1])
         .map(|(raw, ours)| figure(ours) / figure(raw));
+    if let Some(unencrypted) = samples.get(2) {
+        // A third side: the zpattern side without encryption, against which the
+        // second one's encryption is weighed.
+        let costs = samples[1]
+            .iter()
+            .zip(unencrypted)
+            .map(|(curve, null)| figure(curve) / figure(null));
+        report.encryption.push(EncryptionCost {
+            name: name.clone(),
+            encrypted: Summary::of(&samples[1])?,
+            unencrypted: Summary::of(unencrypted)?,
+            round_ratios: Spread::of(costs).ok_or("a case has no rounds")?,
+        });
+    }
     report.library.push(Comparison {
         name,
         metric,

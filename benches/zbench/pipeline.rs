@@ -15,6 +15,7 @@ use crate::place;
 use crate::{bound_endpoint, joined, lost, BenchResult, Place, DEADLINE, DEADLINE_MS};
 use std::thread;
 use std::time::Instant;
+use zpattern::security::{CurveClient, CurveServer, Security};
 use zpattern::{Frame, Message, Options, Puller, Pusher, Receive, Transmit};
 
 /// What one run sends.
@@ -26,6 +27,14 @@ pub struct Throughput {
     pub size: usize,
     /// Messages per run.
     pub count: u64,
+    /// Whether both ends speak CURVE (the puller the server, with a key pair made
+    /// for the run, letting in any client that knows its key; no ZAP handler).
+    pub curve: bool,
+}
+
+/// A fresh server key pair per run, for the CURVE cases.
+fn server_keys() -> BenchResult<zpattern::security::Keypair> {
+    Ok(zpattern::security::Keypair::generate()?)
 }
 
 /// The byte every payload is filled with.
@@ -38,11 +47,20 @@ pub fn raw(case: &Throughput) -> BenchResult<Sample> {
     let receiving = zmq::Context::new();
     let pull = place::opened_on(receiver_cpu, || receiving.socket(zmq::PULL))?;
     pull.set_rcvtimeo(DEADLINE_MS)?;
-    pull.bind(&case.place.bind_address())?;
-    let endpoint = bound_endpoint(&pull)?;
     let sending = zmq::Context::new();
     let push = place::opened_on(sender_cpu, || sending.socket(zmq::PUSH))?;
     push.set_sndtimeo(DEADLINE_MS)?;
+    if case.curve {
+        let server = zmq::CurveKeyPair::new()?;
+        let client = zmq::CurveKeyPair::new()?;
+        pull.set_curve_server(true)?;
+        pull.set_curve_secretkey(&server.secret_key)?;
+        push.set_curve_serverkey(&server.public_key)?;
+        push.set_curve_publickey(&client.public_key)?;
+        push.set_curve_secretkey(&client.secret_key)?;
+    }
+    pull.bind(&case.place.bind_address())?;
+    let endpoint = bound_endpoint(&pull)?;
     push.connect(&endpoint)?;
     push.send("warm-up", 0)?;
     pull.recv_msg(0)?;
@@ -76,13 +94,33 @@ pub fn raw(case: &Throughput) -> BenchResult<Sample> {
 pub fn zpattern(case: &Throughput) -> BenchResult<Sample> {
     let cores = place::cores();
     let (receiver_cpu, sender_cpu) = (cores.map(|c| c.receiver), cores.map(|c| c.sender));
+    let (server, client) = match case.curve {
+        true => {
+            let keys = server_keys()?;
+            let client = CurveClient::ephemeral(*keys.public())?;
+            (
+                Security::CurveServer(CurveServer::without_zap(keys)),
+                Security::CurveClient(client),
+            )
+        }
+        false => (Security::Null, Security::Null),
+    };
     let mut puller = place::opened_on(receiver_cpu, || {
-        Puller::open(Options::new().bind(case.place.bind_address()))
+        Puller::open(
+            Options::new()
+                .bind(case.place.bind_address())
+                .security(server),
+        )
     })?;
     let endpoint = puller.endpoints()[0].to_string();
     // Linger bounds the delivery-confirming close; the raw side's is unbounded.
     let mut pusher = place::opened_on(sender_cpu, || {
-        Pusher::open(Options::new().connect(&endpoint).linger(DEADLINE))
+        Pusher::open(
+            Options::new()
+                .connect(&endpoint)
+                .linger(DEADLINE)
+                .security(client),
+        )
     })?;
     pusher.send(Message::new("warm-up"))?;
     puller

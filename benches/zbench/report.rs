@@ -38,6 +38,18 @@ impl Comparison {
     }
 }
 
+/// What CURVE costs zpattern: one case with and without encryption, interleaved.
+pub struct EncryptionCost {
+    /// The case, e.g. `push→pull tcp 64 B CURVE`.
+    pub name: String,
+    /// zpattern with CURVE.
+    pub encrypted: Summary,
+    /// zpattern without (NULL).
+    pub unencrypted: Summary,
+    /// CURVE / NULL within each round.
+    pub round_ratios: Spread,
+}
+
 /// A whole-process run: binaries or the pyzmq script.
 pub struct Pipeline {
     /// e.g. `zpush→zpull`.
@@ -67,6 +79,8 @@ pub struct Report {
     pub library: Vec<Comparison>,
     /// Whole-process cases, in order.
     pub pipelines: Vec<Pipeline>,
+    /// What encryption costs, per CURVE case.
+    pub encryption: Vec<EncryptionCost>,
     /// Notes, such as a case skipped.
     pub notes: Vec<String>,
 }
@@ -160,6 +174,7 @@ impl Report {
             let _ = writeln!(out, "| {} | {} | {met} |", t.what, t.measured);
         }
         self.library_table(&mut out);
+        self.encryption_table(&mut out);
         self.pipeline_table(&mut out);
         if !self.notes.is_empty() {
             let _ = writeln!(out, "\n## Notes\n");
@@ -203,6 +218,32 @@ impl Report {
                         .map_or("-".into(), |p| format!("{:.0}", p.median)),
                 );
             }
+        }
+    }
+
+    fn encryption_table(&self, out: &mut String) {
+        if self.encryption.is_empty() {
+            return;
+        }
+        let _ = writeln!(out, "\n## What CURVE costs zpattern\n");
+        let _ = writeln!(
+            out,
+            "| case | NULL msgs/s median (min–max) | CURVE msgs/s median (min–max) | CURVE MB/s | CURVE / NULL | per round (min–max) |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
+        for cost in &self.encryption {
+            let r = cost.round_ratios;
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {:.1} | **{:.3}** | {:.2}–{:.2} |",
+                cost.name,
+                rate_spread(cost.unencrypted.rate),
+                rate_spread(cost.encrypted.rate),
+                cost.encrypted.megabytes_per_second.median,
+                cost.encrypted.rate.median / cost.unencrypted.rate.median,
+                r.min,
+                r.max
+            );
         }
     }
 
