@@ -13,7 +13,7 @@ use zpattern::lab::{
 
 /// The labs in `patterns/` that have a test of their own below; every other lab
 /// there is run by `every_other_shipped_lab_passes`.
-const TESTED: [&str; 9] = [
+const TESTED: [&str; 10] = [
     "pubsub",
     "reqrep",
     "pipeline",
@@ -23,6 +23,7 @@ const TESTED: [&str; 9] = [
     "slow-subscriber",
     "lazy-pirate",
     "slow-workers",
+    "secure-pubsub",
 ];
 
 fn patterns() -> PathBuf {
@@ -394,6 +395,41 @@ run = ["zpub", "--bind", "{news}", "--data", "siamese", "--count", "3"]
 name = "sub"
 run = ["zsub", "--connect", "{news}", "--count", "3", "--timeout", "5s"]
 "#;
+
+/// The encrypted feed reaches its subscriber, and each intruder is refused: the
+/// intruder says why (exit 1, no message), and the servers say whom they refused.
+#[test]
+fn secure_pubsub_lab_refuses_every_intruder_on_both_sides() {
+    let text = run_shipped("secure-pubsub").lines().join("\n");
+    assert!(text.contains("subscriber printed (10 lines):"), "{text}");
+    for intruder in ["unknown-key", "wrong-server-key", "no-key", "outsider"] {
+        let row = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{intruder} ")))
+            .unwrap_or_default();
+        assert!(row.contains(" exited 1 "), "{intruder}: {text}");
+    }
+    let said = |server: &str| -> Vec<&str> {
+        text.split(&format!("{server} said:\n"))
+            .nth(1)
+            .unwrap_or_default()
+            .lines()
+            .take_while(|l| l.starts_with("    "))
+            .collect()
+    };
+    assert!(
+        said("publisher")
+            .iter()
+            .any(|l| l.contains("refused CURVE from 127.0.0.1") && l.ends_with("is not allowed")),
+        "{text}"
+    );
+    assert!(
+        said("vault")
+            .iter()
+            .any(|l| l.ends_with("refused CURVE from 127.0.0.1 (domain zpattern): address denied")),
+        "{text}"
+    );
+}
 
 /// A lab that prints where its keys are, relative to `{dir}`, with their modes,
 /// what the allow list holds, and the server's public key.
