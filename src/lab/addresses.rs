@@ -1,8 +1,10 @@
-//! Filling in endpoint placeholders: what a binder binds (an ephemeral tcp port, an
-//! ipc file in the lab's directory, or the address it reported before a restart),
-//! and what each connector connects to (the reported address, seen from its host).
+//! Filling in placeholders: what a binder binds (an ephemeral tcp port, an ipc file
+//! in the lab's directory, or the address it reported before a restart), what each
+//! connector connects to (the reported address, seen from its host), and where the
+//! lab's keys are.
 
 use super::instance::{Arg, Part};
+use super::keys;
 use super::netns::Network;
 use super::plan::Plan;
 use super::spec::LabTransport;
@@ -52,6 +54,9 @@ impl<'a> Addresses<'a> {
                             Part::Text(text) => text.clone(),
                             Part::Replica => instance.replica.to_string(),
                             Part::Dir => self.dir.display().to_string(),
+                            Part::Key(file, name) => {
+                                keys::path(self.dir, *file, name).display().to_string()
+                            }
                             Part::Bind(e) => self.bind(i, e),
                             Part::Connect(e) => self.connect(i, e).join(","),
                         })

@@ -6,6 +6,7 @@
 //! argument '--timout' found ...`, instead of a failed run.
 
 use super::instance::{Arg, Part};
+use super::keys;
 use super::observe::RunOptions;
 use super::origin::Table;
 use super::plan::Plan;
@@ -31,7 +32,8 @@ const STDERR_KEPT: u64 = 4096;
 const POLL: Duration = Duration::from_millis(2);
 
 /// Stand-ins for the placeholders zlab fills in at the start: the binaries parse
-/// endpoints as text, so any address of the right shape will do.
+/// endpoints as text, so any address of the right shape will do (and key files
+/// as paths, which they do not open while checking).
 const BIND_TCP: &str = "tcp://127.0.0.1:*";
 const CONNECT_TCP: &str = "tcp://127.0.0.1:1";
 const IPC: &str = "ipc:///tmp/zlab-check/endpoint";
@@ -105,14 +107,15 @@ fn stand_in(plan: &Plan, n: usize) -> Vec<String> {
                 parts
                     .iter()
                     .map(|part| match part {
-                        Part::Text(text) => text.as_str(),
-                        Part::Replica => "1",
-                        Part::Dir => "/tmp",
+                        Part::Text(text) => text.clone(),
+                        Part::Replica => "1".into(),
+                        Part::Dir => "/tmp".into(),
+                        Part::Key(file, name) => keys::stand_in(*file, name),
                         Part::Bind(e) | Part::Connect(e) if transport(e) == LabTransport::Ipc => {
-                            IPC
+                            IPC.into()
                         }
-                        Part::Bind(_) => BIND_TCP,
-                        Part::Connect(_) => CONNECT_TCP,
+                        Part::Bind(_) => BIND_TCP.into(),
+                        Part::Connect(_) => CONNECT_TCP.into(),
                     })
                     .collect(),
             ),

@@ -3,6 +3,7 @@
 //! ([`Instance`]), their arguments split into text and placeholders ([`Arg`],
 //! [`Part`]), and the names zlab gives a meaning to.
 
+use super::keys::KeyFile;
 use regex::Regex;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -72,6 +73,8 @@ pub(crate) enum Part {
     Connect(String),
     Replica,
     Dir,
+    /// `{key:NAME}`, `{secret:NAME}`, `{allowed:NAME}`: a file of a lab key.
+    Key(KeyFile, String),
 }
 
 /// The zpattern binary `program` names, if it is one given by bare name.

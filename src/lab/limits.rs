@@ -17,6 +17,11 @@ pub const MAX_FAULTS: usize = 1000;
 /// The most `[[link]]` tables a lab may have (each gets a /24 of 10.77.0.0/16).
 pub const MAX_LINKS: usize = 256;
 
+/// The most `[keys]` a lab may declare. Each costs a key pair and two files at
+/// the start of every run, and each allow list a copy of up to this many public
+/// certificates.
+pub const MAX_KEYS: usize = 100;
+
 /// The largest `input_file` a node may be given (1 GiB). The file is handed to the
 /// node as its standard input, never read by zlab; the bound keeps a mistake (a
 /// disk image, a log that grows) out of a lab.

@@ -2,8 +2,9 @@
 //! verdict. This is what the `zlab` binary runs; a program can use it directly.
 //!
 //! A [`Lab`] names endpoints, nodes (any of the six zpattern binaries or any
-//! command, with a replica count), scripted [faults](Fault) and, when run as root,
-//! hosts in network namespaces joined by impaired [links](Link). [`Lab::plan`] checks
+//! command, with a replica count), CURVE [keys](KeySpec) made afresh for each run,
+//! scripted [faults](Fault) and, when run as root, hosts in network namespaces
+//! joined by impaired [links](Link). [`Lab::plan`] checks
 //! it and orders the start: a node that connects to `{news}` starts only after the
 //! node that binds `{news}` has reported its bound endpoint, never after a sleep.
 //! [`Plan::run`] runs it, stops everything it started on every way out, and
@@ -58,6 +59,7 @@ mod expect;
 mod faults;
 mod html;
 mod instance;
+mod keys;
 mod limits;
 mod map;
 mod markup;
@@ -78,12 +80,12 @@ mod watchdog;
 
 pub use expect::Check;
 pub use instance::BINARIES;
-pub use limits::{MAX_FAULTS, MAX_INPUT_FILE, MAX_LAB_FILE, MAX_LINKS, MAX_PROCESSES};
+pub use limits::{MAX_FAULTS, MAX_INPUT_FILE, MAX_KEYS, MAX_LAB_FILE, MAX_LINKS, MAX_PROCESSES};
 pub use observe::{Observer, Quiet, Row, RunOptions};
 pub use plan::Plan;
 pub use report::{Event, NodeReport, Outcome, Report};
 pub use spec::{
-    Count, EndpointSpec, ExitCodes, Expect, Fault, FaultAction, Lab, LabTransport, Link,
+    Count, EndpointSpec, ExitCodes, Expect, Fault, FaultAction, KeySpec, Lab, LabTransport, Link,
     NetnsPolicy, Node, Signal, DEFAULT_TIME_LIMIT,
 };
 pub use state::Sample;

@@ -3,14 +3,17 @@
 
 use std::path::{Path, PathBuf};
 
-/// Where a lab was read from: its file, and the first line of each `[[node]]`,
-/// `[[fault]]` and `[[link]]` table, so that later errors can name their line.
+/// Where a lab was read from: its file, the first line of each `[[node]]`,
+/// `[[fault]]` and `[[link]]` table, and the line of each key of `[keys]`, so that
+/// later errors can name their line.
 #[derive(Clone, Debug)]
 pub(crate) struct Origin {
     pub(crate) path: PathBuf,
     pub(crate) node_lines: Vec<usize>,
     pub(crate) fault_lines: Vec<usize>,
     pub(crate) link_lines: Vec<usize>,
+    /// In the order of [`Lab::keys`](super::spec::Lab::keys) (by name).
+    pub(crate) key_lines: Vec<usize>,
 }
 
 /// Which table of a lab an error is about.
@@ -20,6 +23,8 @@ pub(crate) enum Table {
     Node(usize),
     Fault(usize),
     Link(usize),
+    /// The key at this index of `[keys]`, in name order.
+    Key(usize),
 }
 
 impl Origin {
@@ -30,6 +35,7 @@ impl Origin {
             Table::Node(i) => self.node_lines.get(i),
             Table::Fault(i) => self.fault_lines.get(i),
             Table::Link(i) => self.link_lines.get(i),
+            Table::Key(i) => self.key_lines.get(i),
         };
         match line {
             Some(line) => format!("{}:{line}", self.path.display()),

@@ -8,6 +8,7 @@ use super::spec::Lab;
 use crate::error::{Error, Result};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::ops::Range;
 use std::path::Path;
@@ -22,6 +23,9 @@ struct Positions {
     fault: Vec<Spanned<IgnoredAny>>,
     #[serde(default)]
     link: Vec<Spanned<IgnoredAny>>,
+    /// In name order, as in [`Lab::keys`].
+    #[serde(default)]
+    keys: BTreeMap<String, Spanned<IgnoredAny>>,
 }
 
 impl Lab {
@@ -84,6 +88,7 @@ impl Lab {
             node_lines: lines(positions.node),
             fault_lines: lines(positions.fault),
             link_lines: lines(positions.link),
+            key_lines: lines(positions.keys.into_values().collect()),
         });
         Ok(lab)
     }

@@ -7,6 +7,7 @@ use super::check;
 use super::instance::{
     binary_of, is_identifier, Arg, Input, Instance, NodePlan, Part, DIR, REPLICA,
 };
+use super::keys;
 use super::limits::{check_input_file, MAX_FAULTS, MAX_LINKS, MAX_PROCESSES};
 use super::origin::Table;
 use super::spec::{FaultAction, Lab, Node};
@@ -44,6 +45,7 @@ impl Lab {
     pub fn plan(self) -> Result<Plan> {
         let at = |table: Table, message: String| self.error_at(table, message);
         check::lab(&self).map_err(|m| at(Table::Lab, m))?;
+        keys::check(&self).map_err(|(i, m)| at(Table::Key(i), m))?;
         check::unique_names(&self).map_err(|(i, m)| at(Table::Node(i), m))?;
         let (nodes, instances) = self.plan_nodes()?;
         let binders = binders(&instances);
@@ -266,9 +268,9 @@ fn parts(
     let mut rest = word;
     while let Some(open) = rest.find('{') {
         let close = rest[open..].find('}').map(|c| open + c);
-        let name = close
-            .map(|c| &rest[open + 1..c])
-            .filter(|n| is_identifier(n));
+        let inner = close.map(|c| &rest[open + 1..c]);
+        let key = inner.and_then(keys::placeholder);
+        let name = inner.filter(|n| is_identifier(n) || key.is_some());
         let (Some(close), Some(name)) = (close, name) else {
             text.push_str(&rest[..=open]);
             rest = &rest[open + 1..];
@@ -278,9 +280,13 @@ fn parts(
         if !text.is_empty() {
             parts.push(Part::Text(std::mem::take(&mut text)));
         }
-        parts.push(match name {
-            REPLICA => Part::Replica,
-            DIR => Part::Dir,
+        parts.push(match (key, name) {
+            (Some((file, key)), _) => {
+                keys::check_placeholder(lab, file, key)?;
+                Part::Key(file, key.to_string())
+            }
+            (None, REPLICA) => Part::Replica,
+            (None, DIR) => Part::Dir,
             _ => {
                 check_endpoint(lab, name)?;
                 let binds = after_bind
@@ -396,6 +402,40 @@ mod tests {
             Arg::One(vec![Part::Text("dish ".into()), Part::Replica])
         );
         assert_eq!(plan.instances[0].binds, ["dryer"]);
+    }
+
+    #[test]
+    fn key_placeholders_name_a_file_of_their_key() {
+        use super::super::keys::KeyFile;
+        use super::super::spec::KeySpec;
+        let lab = Lab::new("t")
+            .key("server", KeySpec::allowing(["client"]))
+            .key("client", KeySpec::default())
+            .node(super::Node::new(
+                "p",
+                [
+                    "zpub",
+                    "--curve-allow",
+                    "{allowed:server}",
+                    "-x",
+                    "a{secret:client}b",
+                ],
+            ));
+        let plan = lab.plan().unwrap();
+        let args = &plan.instances[0].args;
+        assert_eq!(
+            args[2],
+            Arg::One(vec![Part::Key(KeyFile::Allowed, "server".into())])
+        );
+        assert_eq!(
+            args[4],
+            Arg::One(vec![
+                Part::Text("a".into()),
+                Part::Key(KeyFile::Secret, "client".into()),
+                Part::Text("b".into())
+            ])
+        );
+        assert!(plan.instances[0].connects.is_empty());
     }
 
     #[test]

@@ -38,6 +38,7 @@ impl Plan {
         )?;
         ensure_open_files(self)?;
         let dir = LabDir::create()?;
+        super::keys::generate(&dir.0, &self.lab.keys)?;
         let Setup {
             network,
             mut notes,

@@ -33,6 +33,10 @@ pub struct Lab {
     /// Endpoint names used as `{name}` in node arguments, and their transport.
     #[serde(default)]
     pub endpoints: BTreeMap<String, EndpointSpec>,
+    /// CURVE keys generated for each run, used as `{key:NAME}`, `{secret:NAME}`
+    /// and `{allowed:NAME}` in node arguments.
+    #[serde(default)]
+    pub keys: BTreeMap<String, KeySpec>,
     /// The processes to run.
     #[serde(default, rename = "node")]
     pub nodes: Vec<Node>,
@@ -81,6 +85,30 @@ pub enum LabTransport {
     Ipc,
 }
 
+/// A CURVE key pair that zlab generates at the start of each run, in the lab's
+/// directory: `LABDIR/keys/NAME.key` (the public certificate, `{key:NAME}` in a
+/// node's arguments) and `LABDIR/keys/NAME.key_secret` (the secret one, mode 0600,
+/// `{secret:NAME}`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct KeySpec {
+    /// The keys this one lets in: with a list, zlab also makes the directory
+    /// `LABDIR/keys/NAME.allowed/` (`{allowed:NAME}`, for `--curve-allow`) holding
+    /// a copy of the public certificate of each key listed.
+    #[serde(default)]
+    pub allow: Option<Vec<String>>,
+}
+
+impl KeySpec {
+    /// A key with an allow list: the keys named are let in by `{allowed:NAME}`.
+    pub fn allowing<S: Into<String>>(names: impl IntoIterator<Item = S>) -> KeySpec {
+        KeySpec {
+            allow: Some(names.into_iter().map(Into::into).collect()),
+        }
+    }
+}
+
 /// One process of the lab, possibly replicated.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -89,8 +117,10 @@ pub struct Node {
     /// Unique name; replicas are called `NAME.1`, `NAME.2`, ...
     pub name: String,
     /// Program and arguments. `{endpoint}` is replaced by the endpoint's address,
-    /// `{replica}` by the replica number, `{dir}` by the lab's directory. The six
-    /// zpattern binaries are found next to the running program.
+    /// `{replica}` by the replica number, `{dir}` by the lab's directory, and
+    /// `{key:NAME}`, `{secret:NAME}`, `{allowed:NAME}` by the paths of the files
+    /// of [key](KeySpec) NAME. The six zpattern binaries are found next to the
+    /// running program.
     pub run: Vec<String>,
     /// How many copies to run.
     #[serde(default = "one")]
@@ -407,6 +437,7 @@ impl Lab {
             time_limit: DEFAULT_TIME_LIMIT,
             netns: NetnsPolicy::Off,
             endpoints: BTreeMap::new(),
+            keys: BTreeMap::new(),
             nodes: Vec::new(),
             faults: Vec::new(),
             links: Vec::new(),
@@ -418,6 +449,12 @@ impl Lab {
     pub fn endpoint(mut self, name: impl Into<String>, transport: LabTransport) -> Lab {
         self.endpoints
             .insert(name.into(), EndpointSpec { transport });
+        self
+    }
+
+    /// Declare key `name`, generated at the start of each run.
+    pub fn key(mut self, name: impl Into<String>, key: KeySpec) -> Lab {
+        self.keys.insert(name.into(), key);
         self
     }
 

@@ -1,16 +1,19 @@
-//! zlab: the shipped labs pass; a failed expectation, a time limit and a bad lab
-//! file are named; stopping or killing zlab leaves no process and no network
-//! namespace behind; the HTML report renders in a real headless browser.
+//! zlab: the shipped labs pass; a lab's keys are made for each run, private, and
+//! substituted; a failed expectation, a time limit and a bad lab file are named;
+//! stopping or killing zlab leaves no process and no network namespace behind; the
+//! HTML report renders in a real headless browser.
 
 use crate::support::{program, run, Bin, Finished, Proc, TempDir, DEADLINE};
 use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
-use zpattern::lab::{Count, Expect, FaultAction, Lab, LabTransport, Node, Quiet, RunOptions};
+use zpattern::lab::{
+    Count, Expect, FaultAction, KeySpec, Lab, LabTransport, Node, Quiet, RunOptions,
+};
 
 /// The labs in `patterns/` that have a test of their own below; every other lab
 /// there is run by `every_other_shipped_lab_passes`.
-const TESTED: [&str; 9] = [
+const TESTED: [&str; 10] = [
     "pubsub",
     "reqrep",
     "pipeline",
@@ -20,6 +23,7 @@ const TESTED: [&str; 9] = [
     "slow-subscriber",
     "lazy-pirate",
     "slow-workers",
+    "secure-pubsub",
 ];
 
 fn patterns() -> PathBuf {
@@ -391,6 +395,186 @@ run = ["zpub", "--bind", "{news}", "--data", "siamese", "--count", "3"]
 name = "sub"
 run = ["zsub", "--connect", "{news}", "--count", "3", "--timeout", "5s"]
 "#;
+
+/// The encrypted feed reaches its subscriber, and each intruder is refused: the
+/// intruder says why (exit 1, no message), and the servers say whom they refused.
+#[test]
+fn secure_pubsub_lab_refuses_every_intruder_on_both_sides() {
+    let text = run_shipped("secure-pubsub").lines().join("\n");
+    assert!(text.contains("subscriber printed (10 lines):"), "{text}");
+    for intruder in ["unknown-key", "wrong-server-key", "no-key", "outsider"] {
+        let row = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{intruder} ")))
+            .unwrap_or_default();
+        assert!(row.contains(" exited 1 "), "{intruder}: {text}");
+    }
+    let said = |server: &str| -> Vec<&str> {
+        text.split(&format!("{server} said:\n"))
+            .nth(1)
+            .unwrap_or_default()
+            .lines()
+            .take_while(|l| l.starts_with("    "))
+            .collect()
+    };
+    assert!(
+        said("publisher")
+            .iter()
+            .any(|l| l.contains("refused CURVE from 127.0.0.1") && l.ends_with("is not allowed")),
+        "{text}"
+    );
+    assert!(
+        said("vault")
+            .iter()
+            .any(|l| l.ends_with("refused CURVE from 127.0.0.1 (domain zpattern): address denied")),
+        "{text}"
+    );
+}
+
+/// A lab that prints where its keys are, relative to `{dir}`, with their modes,
+/// what the allow list holds, and the server's public key.
+const KEY_FILES: &str = r#"
+name = "key-files"
+time_limit = "20s"
+[keys]
+server = { allow = ["client"] }
+client = {}
+[[node]]
+name = "files"
+run = ["sh", "-c", """
+    cd "$1" &&
+    test "$2" = "$1/keys/server.key" && test "$3" = "$1/keys/server.key_secret" &&
+    test "$4" = "$1/keys/server.allowed" && test "$5" = "$1/keys/client.key" &&
+    stat -c '%a %n' keys keys/server.key_secret keys/server.allowed &&
+    ls keys/server.allowed && cmp keys/client.key keys/server.allowed/client.key &&
+    grep -h public-key "$2" && echo "in dir: $6"
+    """, "sh", "{dir}", "{key:server}", "{secret:server}", "{allowed:server}",
+    "{key:client}", "{dir}"]
+show = true
+"#;
+
+/// The shown stdout of the first node of a `zlab run --json` report.
+fn shown_stdout(done: &Finished) -> Vec<String> {
+    let json: serde_json::Value = serde_json::from_str(&done.lines().join("\n")).unwrap();
+    assert_eq!(json["passed"], true, "{json:#}");
+    json["nodes"][0]["shown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn lab_keys_are_made_afresh_for_each_run_private_and_substituted() {
+    let dir = TempDir::new();
+    let file = lab_file(&dir, "keys.lab", KEY_FILES);
+    let first = shown_stdout(&zlab(&["run", "--quiet", "--json", &file]).expect(0));
+    let second = shown_stdout(&zlab(&["run", "--quiet", "--json", &file]).expect(0));
+    assert_eq!(
+        first[..4],
+        [
+            "700 keys",
+            "600 keys/server.key_secret",
+            "700 keys/server.allowed",
+            "client.key"
+        ],
+        "{first:?}"
+    );
+    let key = |lines: &[String]| lines[4].trim().to_string();
+    assert!(key(&first).starts_with("public-key = \""), "{first:?}");
+    assert_ne!(key(&first), key(&second), "a run's keys are its own");
+    // The keys go with the lab's directory.
+    let lab_dir = first[5].strip_prefix("in dir: ").unwrap();
+    assert!(!Path::new(lab_dir).exists(), "{lab_dir}");
+}
+
+#[test]
+fn unknown_keys_and_missing_allow_lists_are_named_with_their_line() {
+    let dir = TempDir::new();
+    let head = "name = \"k\"\n[keys]\nserver = { allow = [\"client\"] }\nclient = {}\n";
+    let node = |run: &str| format!("{head}\n[[node]]\nname = \"a\"\nrun = [{run}]\n");
+    let cases = [
+        (
+            node(r#""zsub", "--curve-client", "{secret:clinet}""#),
+            "6: node 'a': unknown key '{secret:clinet}' (declare it under [keys])",
+        ),
+        (
+            node(r#""cat", "x{key:nobody}""#),
+            "6: node 'a': unknown key '{key:nobody}' (declare it under [keys])",
+        ),
+        (
+            node(r#""zpub", "--curve-allow", "{allowed:client}""#),
+            "6: node 'a': '{allowed:client}': key 'client' has no allow list (declare it as client = { allow = [\"...\"] } under [keys])",
+        ),
+        (
+            node(r#""true""#).replace("[\"client\"]", "[\"client\", \"cleint\"]"),
+            "3: key 'server': allow: unknown key 'cleint' (declare it under [keys])",
+        ),
+        (
+            node(r#""true""#).replace("client = {}", "client = {}\n\"a.b\" = {}"),
+            "5: key name 'a.b' is not a plain name (letters, digits, _ and -)",
+        ),
+    ];
+    for (n, (text, error)) in cases.iter().enumerate() {
+        let file = lab_file(&dir, &format!("bad{n}.lab"), text);
+        let done = zlab(&["check", &file]).expect(2);
+        assert_eq!(
+            done.stderr_text().trim_end(),
+            format!("zlab: {file}:{error}")
+        );
+    }
+}
+
+/// Keys from the library: a CURVE server lets in the key it allows.
+#[test]
+fn a_lab_built_in_code_asks_for_keys() {
+    let lab = Lab::new("keys")
+        .key("server", KeySpec::allowing(["client"]))
+        .key("client", KeySpec::default())
+        .endpoint("talk", LabTransport::Tcp)
+        .node(
+            Node::new(
+                "server",
+                [
+                    "zrep",
+                    "--bind",
+                    "{talk}",
+                    "--curve-server",
+                    "{secret:server}",
+                    "--curve-allow",
+                    "{allowed:server}",
+                    "--reply",
+                    "sealed {}",
+                ],
+            )
+            .background(),
+        )
+        .node(
+            Node::new(
+                "client",
+                [
+                    "zreq",
+                    "--connect",
+                    "{talk}",
+                    "--curve-serverkey",
+                    "{key:server}",
+                    "--curve-client",
+                    "{secret:client}",
+                    "--timeout",
+                    "5s",
+                ],
+            )
+            .input("letter\n")
+            .expect(Expect::default().stdout_exactly("sealed letter\n")),
+        );
+    let report = lab
+        .plan()
+        .unwrap()
+        .run(&RunOptions::default(), &mut Quiet)
+        .unwrap();
+    assert!(report.passed, "{}", report.to_text());
+}
 
 #[test]
 fn a_failed_expectation_fails_the_lab_and_is_named() {
