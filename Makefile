@@ -28,7 +28,15 @@ unit-tests:
 	$(CARGO) test
 	$(CARGO) test --no-default-features
 
+# rustfmt and clippy are rustup components a minimal toolchain lacks: say which,
+# and how to add it, rather than fail on an unknown cargo command.
 lint:
+	@for tool in fmt clippy; do \
+		$(CARGO) $$tool --version >/dev/null 2>&1 || { \
+			component=$$tool; [ $$tool = fmt ] && component=rustfmt; \
+			echo "make lint: cargo $$tool is missing; install it with: rustup component add $$component" >&2; \
+			exit 2; }; \
+	done
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --quiet

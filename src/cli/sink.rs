@@ -3,7 +3,7 @@
 //! report of what is missing when its deadline passes first.
 
 use crate::accounting::{Recorded, Report};
-use crate::cli::args::{duration_arg, ReceiveArgs, SocketArgs};
+use crate::cli::args::{duration_arg, timeout_arg, ReceiveArgs, SocketArgs};
 use crate::cli::context::Run;
 use crate::cli::MessageWriter;
 use crate::error::{Error, ErrorKind, Result};
@@ -31,7 +31,7 @@ pub struct SinkArgs {
     #[arg(long, value_name = "DUR", default_value = "100ms", value_parser = duration_arg, requires = "sink")]
     pub grace: Duration,
     /// With --sink: give up after DUR in all, even while items keep arriving.
-    #[arg(long, value_name = "DUR", value_parser = duration_arg, requires = "sink")]
+    #[arg(long, value_name = "DUR", value_parser = timeout_arg, requires = "sink")]
     pub deadline: Option<Duration>,
     /// With --sink: how to print the final report on stderr: text lines
     /// "zpull: batch ...", or one line "zpull: report {JSON}".

@@ -28,8 +28,9 @@ pub struct StageArgs {
     #[arg(long, value_name = "EP", conflicts_with = "count")]
     pub push: Vec<String>,
     /// With --push: transform each message with shell command CMD, run once per
-    /// message with the message on its stdin (in --format); its output is pushed on.
-    /// A message the command fails on is reported and not pushed on.
+    /// message with the message on its stdin (in --format); its output, not the
+    /// message received, is what the stage prints and pushes on. A message the
+    /// command fails on is reported and not pushed on.
     #[arg(short, long, value_name = "CMD", requires = "push")]
     pub exec: Option<String>,
     /// With --push: work on N threads (1 to 256), each with its own sockets (every

@@ -1,6 +1,6 @@
 //! `zrep`: answer requests by echo, template or command.
 
-use crate::cli::args::{duration_arg, SocketArgs};
+use crate::cli::args::{timeout_arg, SocketArgs};
 use crate::cli::context::{Reporting, Reports, Run};
 use crate::cli::{Filter, MessageWriter};
 use crate::error::{Error, ErrorKind, Result};
@@ -32,7 +32,7 @@ pub struct Args {
     #[arg(short = 'n', long, value_name = "N")]
     pub count: Option<u64>,
     /// Stop when no request arrives for DUR (exit 0; exit 2 if --count is not reached).
-    #[arg(short = 'W', long, value_name = "DUR", value_parser = duration_arg)]
+    #[arg(short = 'W', long, value_name = "DUR", value_parser = timeout_arg)]
     pub timeout: Option<Duration>,
 }
 

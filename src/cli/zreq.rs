@@ -1,6 +1,6 @@
 //! `zreq`: send requests, print replies.
 
-use crate::cli::args::{duration_arg, SocketArgs, SourceArgs};
+use crate::cli::args::{duration_arg, timeout_arg, SocketArgs, SourceArgs};
 use crate::cli::context::{Reporting, Reports, Run};
 use crate::cli::run::{send_all, Step};
 use crate::cli::{MessageSource, MessageWriter};
@@ -24,7 +24,7 @@ pub struct Args {
     pub source: SourceArgs,
     /// Wait up to DUR for each reply (per attempt, with --retries); when none comes,
     /// give up (exit 2).
-    #[arg(short = 'W', long, value_name = "DUR", value_parser = duration_arg)]
+    #[arg(short = 'W', long, value_name = "DUR", value_parser = timeout_arg)]
     pub timeout: Option<Duration>,
     /// Lazy Pirate: when a reply does not come within --timeout, close the socket,
     /// open a fresh one and resend, up to N times, before giving up (exit 2).
