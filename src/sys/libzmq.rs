@@ -1,7 +1,9 @@
 //! What libzmq offers that the `zmq` crate does not wrap: integer socket options by
 //! number, a message that stays ours when a send cannot queue it, the connection a
-//! received message came by, and the message limits of zpattern's libzmq build.
+//! received message came by (and its properties, such as the peer's address), and
+//! the message limits of zpattern's libzmq build.
 
+use std::ffi::CStr;
 use std::os::fd::RawFd;
 
 /// Set an integer socket option by its libzmq number.
@@ -196,6 +198,24 @@ impl RawMessage {
         // source descriptor.
         let fd = unsafe { zmq_sys::zmq_msg_get(msg, ZMQ_SRCFD) };
         (fd >= 0).then_some(fd)
+    }
+
+    /// The metadata property `name` of this received frame (`Peer-Address`,
+    /// `Socket-Type`...), if libzmq gave it one: frames that came over tcp or ipc
+    /// carry their connection's properties, frames made here or over inproc none.
+    pub(crate) fn property(&self, name: &CStr) -> Option<&str> {
+        // SAFETY: zmq_msg_gets only reads the initialised message and the
+        // NUL-terminated name; it returns NULL (EINVAL) when the message has no
+        // metadata or no such property.
+        let value = unsafe { zmq_sys::zmq_msg_gets(&self.0, name.as_ptr()) };
+        if value.is_null() {
+            return None;
+        }
+        // SAFETY: a non-NULL value is a NUL-terminated string owned by the message's
+        // metadata, which the message holds a reference to until it is closed or
+        // received into again; both need `&mut self` (or its drop), so the string
+        // outlives the returned borrow of `self` and does not change meanwhile.
+        unsafe { CStr::from_ptr(value) }.to_str().ok()
     }
 
     /// Whether another frame of the same message follows this received one.
