@@ -5,8 +5,10 @@
 use crate::accounting::{Recorded, Report};
 use crate::cli::args::{duration_arg, timeout_arg, ReceiveArgs, SocketArgs};
 use crate::cli::context::Run;
+use crate::cli::template::{Seen, Template};
 use crate::cli::MessageWriter;
 use crate::error::{Error, ErrorKind, Result};
+use crate::frame::now_micros;
 use crate::pipeline::{Delivery, Sink};
 use clap::{Args, ValueEnum};
 use std::io::Write;
@@ -49,8 +51,14 @@ pub enum ReportFormat {
 }
 
 /// Run `zpull --sink`.
-pub fn run(socket: &SocketArgs, receive: &ReceiveArgs, args: &SinkArgs, run: &Run) -> Result<()> {
-    let mut writer = MessageWriter::stdout(run.format())?;
+pub fn run(
+    socket: &SocketArgs,
+    receive: &ReceiveArgs,
+    args: &SinkArgs,
+    template: Option<Template>,
+    run: &Run,
+) -> Result<()> {
+    let mut writer = MessageWriter::stdout(run.format())?.template(template);
     let mut sink = Sink::open(socket.options(run))?
         .batches(args.batches)
         .grace(args.grace);
@@ -73,7 +81,8 @@ pub fn run(socket: &SocketArgs, receive: &ReceiveArgs, args: &SinkArgs, run: &Ru
 
 /// Receive until the sink is done and its grace period is over, nothing arrives
 /// for `idle`, or the deadline (see [`Sink::next_delivery`]). Output is flushed
-/// whenever no further message is waiting.
+/// whenever no further message is waiting. Every item's one-way latency is
+/// recorded, duplicates' too: each is a delivery that took that long.
 fn collect<W: Write>(
     sink: &mut Sink,
     writer: &mut MessageWriter<W>,
@@ -91,13 +100,22 @@ fn collect<W: Write>(
         match delivery {
             None => break,
             Some(Delivery::Item {
-                message, recorded, ..
+                message,
+                recorded,
+                header,
             }) => {
+                let arrived_us = now_micros();
+                counters.record_latency(header.sent_micros, arrived_us);
                 items += 1;
                 counters.set_received(items);
                 // Each item is printed once; duplicates are only counted.
                 if recorded == Recorded::New {
-                    writer.write(&message)?;
+                    let seen = Seen {
+                        arrived_us,
+                        header: Some(&header),
+                        peer: message.peer_address(),
+                    };
+                    writer.write_seen(&message, &seen)?;
                 }
             }
             Some(Delivery::End(_)) => {}

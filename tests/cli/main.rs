@@ -21,6 +21,7 @@ mod pubsub;
 mod reliability;
 mod reqrep;
 mod security;
+mod seeing;
 mod signals;
 mod slow;
 mod support;
