@@ -400,3 +400,73 @@ run = ["zpush", "--connect", "{sink}", "--header", "--data", "x", "--count", "20
     assert!(page.contains("<th>latency p50</th>"), "{page}");
     assert!(page.contains("<td>-</td><td>-</td><td>-</td><td>-</td>"));
 }
+
+const EVERY_BINARY: [Bin; 8] = [
+    Bin::Zpub,
+    Bin::Zsub,
+    Bin::Zreq,
+    Bin::Zrep,
+    Bin::Zpush,
+    Bin::Zpull,
+    Bin::Zkeygen,
+    Bin::Zlab,
+];
+
+/// What `bin --generate kind` writes, checked to exit 0 with nothing on stderr.
+fn generated(bin: Bin, kind: &str) -> String {
+    let done = run(bin, &["--generate", kind]).start().finish().expect(0);
+    assert!(done.stderr.is_empty(), "{done:?}");
+    done.lines().join("\n")
+}
+
+#[test]
+fn every_binary_writes_its_completions_for_bash_zsh_fish_and_its_man_page() {
+    let dir = TempDir::new();
+    for bin in EVERY_BINARY {
+        let name = bin.name();
+        let bash = generated(bin, "completions-bash");
+        assert!(
+            bash.contains(&format!("complete -F _{name}")),
+            "{name}: {bash}"
+        );
+        let script = dir.path().join(name);
+        std::fs::write(&script, &bash).unwrap();
+        crate::support::program("bash", "bash", &["-n", script.to_str().unwrap()])
+            .start()
+            .finish()
+            .expect(0);
+        let zsh = generated(bin, "completions-zsh");
+        assert!(
+            zsh.starts_with(&format!("#compdef {name}")),
+            "{name}: {zsh}"
+        );
+        let fish = generated(bin, "completions-fish");
+        assert!(
+            fish.contains(&format!("complete -c {name}")),
+            "{name}: {fish}"
+        );
+        let man = generated(bin, "man");
+        assert!(man.contains(&format!(".TH {name} 1")), "{name}: {man}");
+        assert!(man.contains(".SH SYNOPSIS"), "{name}: {man}");
+    }
+    // They follow the options: a new option is in them at once.
+    assert!(generated(Bin::Zsub, "completions-fish").contains("-l template"));
+    assert!(generated(Bin::Zpull, "man").contains("\\-\\-template"));
+    // zlab's subcommands are sections of its one page.
+    let zlab = generated(Bin::Zlab, "man");
+    assert!(zlab.contains(".SH \"ZLAB RUN\"") && zlab.contains(".SH \"ZLAB CHECK\""));
+}
+
+#[test]
+fn generate_is_hidden_and_an_unknown_kind_is_a_usage_error() {
+    let help = run(Bin::Zsub, &["--help"]).start().finish().expect(0);
+    assert!(!help.lines().join("\n").contains("--generate"));
+    let done = run(Bin::Zpush, &["--generate", "pdf"])
+        .start()
+        .finish()
+        .expect(2);
+    assert_eq!(
+        done.stderr,
+        ["zpush: --generate: unknown kind 'pdf' (one of: completions-bash, completions-zsh, completions-fish, man)"]
+    );
+}
