@@ -27,6 +27,7 @@ mod input;
 pub mod latency;
 pub mod lines;
 mod output;
+mod progress;
 mod run;
 pub mod sink;
 pub mod stats;

@@ -4,6 +4,7 @@
 
 use crate::cli::args::{ReceiveArgs, SourceArgs};
 use crate::cli::context::Run;
+use crate::cli::progress::Progress;
 use crate::cli::template::Seen;
 use crate::cli::{MessageSource, MessageWriter};
 use crate::duration;
@@ -24,7 +25,7 @@ pub(crate) enum Step {
 
 /// Send every message of `source` through `send`, honouring `--delay` and
 /// `--interval`; tell it [`Step::Idle`] before a wait for input. Returns how many
-/// were sent.
+/// were sent. A source of known size shows its progress on a terminal.
 pub(crate) fn send_all(
     source: &mut MessageSource,
     pace: &SourceArgs,
@@ -36,6 +37,7 @@ pub(crate) fn send_all(
         pause(stop, delay)?;
     }
     let mut sent = 0;
+    let mut progress = Progress::sending(run, source.total());
     loop {
         if sent > 0 && source.would_wait() {
             send(Step::Idle)?;
@@ -53,6 +55,7 @@ pub(crate) fn send_all(
         send(Step::Send(msg))?;
         sent += 1;
         run.counters().set_sent(sent);
+        progress.update(sent, source.position(), || None);
     }
     Ok(sent)
 }

@@ -5,6 +5,7 @@
 use crate::accounting::{Recorded, Report};
 use crate::cli::args::{duration_arg, timeout_arg, ReceiveArgs, SocketArgs};
 use crate::cli::context::Run;
+use crate::cli::progress::Progress;
 use crate::cli::template::{Seen, Template};
 use crate::cli::MessageWriter;
 use crate::error::{Error, ErrorKind, Result};
@@ -91,6 +92,7 @@ fn collect<W: Write>(
 ) -> Result<()> {
     let counters = run.counters();
     let mut items = 0;
+    let mut progress = Progress::collecting(run);
     loop {
         let mut delivery = sink.recv_delivery(Some(Duration::ZERO))?;
         if delivery.is_none() {
@@ -108,6 +110,7 @@ fn collect<W: Write>(
                 counters.record_latency(header.sent_micros, arrived_us);
                 items += 1;
                 counters.set_received(items);
+                progress.update(items, items, || expected(sink));
                 // Each item is printed once; duplicates are only counted.
                 if recorded == Recorded::New {
                     let seen = Seen {
@@ -126,6 +129,15 @@ fn collect<W: Write>(
         }
     }
     Ok(())
+}
+
+/// The items of every batch seen so far, once each batch's size is known.
+fn expected(sink: &Sink) -> Option<u64> {
+    let mut total = 0u64;
+    for batch in sink.ledger().batches() {
+        total = total.saturating_add(batch.expected()?);
+    }
+    (total > 0).then_some(total)
 }
 
 fn print_report(report: &Report, format: ReportFormat, run: &Run) {

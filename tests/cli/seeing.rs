@@ -470,3 +470,109 @@ fn generate_is_hidden_and_an_unknown_kind_is_a_usage_error() {
         ["zpush: --generate: unknown kind 'pdf' (one of: completions-bash, completions-zsh, completions-fish, man)"]
     );
 }
+
+/// Runs `sys.argv[1:]` with its stderr on a pseudo-terminal, and prints what the
+/// terminal received (carriage returns as newlines) once the program has exited,
+/// with its exit code.
+const ON_A_TERMINAL: &str = r#"
+import os, pty, subprocess, sys
+master, slave = pty.openpty()
+child = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=slave)
+os.close(slave)
+seen = b""
+while True:
+    try:
+        chunk = os.read(master, 65536)
+    except OSError:  # EIO: the child's end closed
+        break
+    if not chunk:
+        break
+    seen += chunk
+code = child.wait()
+sys.stdout.write(seen.decode("utf-8", "replace").replace("\r", "\n"))
+sys.exit(code)
+"#;
+
+/// Whether `text` has a progress line's rate (`1234/s`) or time left (`ETA`).
+fn shows_progress(text: &str) -> bool {
+    let rate = text.match_indices("/s").any(|(at, _)| {
+        text[..at].ends_with(|c: char| c.is_ascii_digit())
+            && text[at + 2..]
+                .chars()
+                .next()
+                .is_none_or(char::is_whitespace)
+    });
+    rate || text.contains("ETA")
+}
+
+fn on_a_terminal(bin: Bin, args: &[&str]) -> Finished {
+    let path = crate::support::bin_path(bin);
+    let mut argv = vec![path];
+    argv.extend_from_slice(args);
+    crate::support::python("pty", ON_A_TERMINAL, &argv)
+        .start()
+        .finish()
+}
+
+#[test]
+fn a_sender_reading_a_file_shows_its_progress_on_a_terminal_only() {
+    let dir = TempDir::new();
+    let file = dir.path().join("lines.txt");
+    let lines: Vec<String> = (0..20_000).map(|i| format!("line {i}")).collect();
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let file = file.to_str().unwrap();
+
+    let (puller, endpoint) = run(Bin::Zpull, &["--bind", ANY, "--count", "20000"])
+        .stdout_file(&dir.path().join("out"))
+        .bound();
+    let terminal = on_a_terminal(Bin::Zpush, &["--connect", &endpoint, "-f", file]).expect(0);
+    puller.finish().expect(0);
+    let shown = terminal.lines().join("\n");
+    assert!(
+        shown.contains("zpush: 1 message, ") && shown.contains("% ETA"),
+        "{shown}"
+    );
+
+    let (puller, endpoint) = run(Bin::Zpull, &["--bind", ANY, "--count", "20000"])
+        .stdout_file(&dir.path().join("out"))
+        .bound();
+    let piped = run(Bin::Zpush, &["--connect", &endpoint, "-f", file])
+        .start()
+        .finish()
+        .expect(0);
+    puller.finish().expect(0);
+    let said = piped.stderr_text();
+    assert!(!shows_progress(&said), "{said}");
+}
+
+#[test]
+fn a_sink_shows_its_progress_on_a_terminal_only() {
+    let dir = TempDir::new();
+    let endpoint = dir.ipc("sink");
+    let sink_args = ["--bind", endpoint.as_str(), "--sink", "--timeout", "20s"];
+    let source_args = [
+        "--connect",
+        endpoint.as_str(),
+        "--header",
+        "-d",
+        "x",
+        "-n",
+        "5000",
+    ];
+    let source = run(Bin::Zpush, &source_args).start();
+    let terminal = on_a_terminal(Bin::Zpull, &sink_args).expect(0);
+    source.finish().expect(0);
+    let shown = terminal.lines().join("\n");
+    assert!(
+        shown.contains("zpull: ") && shown.contains(" items, "),
+        "{shown}"
+    );
+    assert!(shown.contains("% ETA"), "a batch of known size: {shown}");
+
+    let (sink, _) = run(Bin::Zpull, &sink_args).bound();
+    run(Bin::Zpush, &source_args).start().finish().expect(0);
+    let piped = sink.finish().expect(0);
+    let said = piped.stderr_text();
+    assert!(!shows_progress(&said), "{said}");
+}
