@@ -260,6 +260,7 @@ impl Drop for RawMessage {
     }
 }
 
+#[cfg(zpattern_libzmq)]
 extern "C" {
     /// In zpattern's libzmq (src/libzmq): raise the process-wide limits on one
     /// incoming message (frames, bytes over all frames) to at least these.
@@ -269,9 +270,17 @@ extern "C" {
 /// Make libzmq drop a peer that sends a message of more than `frames` frames or
 /// `bytes` bytes in all, over tcp and ipc. Process-wide: the largest limits any
 /// caller asked for hold.
+///
+/// Only zpattern's libzmq build has these limits (see `build.rs`); linked with
+/// another libzmq, this does nothing, and `ZMQ_MAXMSGSIZE` bounds each frame alone.
 pub(crate) fn raise_message_limits(frames: usize, bytes: usize) {
     let frames = u64::try_from(frames).unwrap_or(u64::MAX);
     let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+    #[cfg(zpattern_libzmq)]
     // SAFETY: the function only updates two atomic integers.
-    unsafe { zpattern_raise_message_limits(frames, bytes) };
+    unsafe {
+        zpattern_raise_message_limits(frames, bytes)
+    };
+    #[cfg(not(zpattern_libzmq))]
+    let _ = (frames, bytes);
 }
