@@ -28,7 +28,15 @@ unit-tests:
 	$(CARGO) test
 	$(CARGO) test --no-default-features
 
+# rustfmt and clippy are rustup components a minimal toolchain lacks: say which,
+# and how to add it, rather than fail on an unknown cargo command.
 lint:
+	@for tool in fmt clippy; do \
+		$(CARGO) $$tool --version >/dev/null 2>&1 || { \
+			component=$$tool; [ $$tool = fmt ] && component=rustfmt; \
+			echo "make lint: cargo $$tool is missing; install it with: rustup component add $$component" >&2; \
+			exit 2; }; \
+	done
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --quiet
@@ -81,12 +89,29 @@ bench-smoke: zeromq-pipe
 zeromq-pipe:
 	$(CARGO) build --quiet --release --manifest-path benches/zeromq_pipe/Cargo.toml --target-dir target/zeromq_pipe
 
+# With the binaries, their shell completions (bash, zsh, fish) and man pages, which
+# each binary writes from its own option definitions (NAME --generate KIND).
+SHARE = $(DESTDIR)$(PREFIX)/share
+BASH_DIR = $(SHARE)/bash-completion/completions
+ZSH_DIR = $(SHARE)/zsh/site-functions
+FISH_DIR = $(SHARE)/fish/vendor_completions.d
+MAN_DIR = $(SHARE)/man/man1
+
 install: build
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(BASH_DIR) $(ZSH_DIR) $(FISH_DIR) $(MAN_DIR)
 	install -m 755 $(addprefix $(BIN)/,$(BINARIES)) $(DESTDIR)$(PREFIX)/bin/
+	@set -e; for bin in $(BINARIES); do \
+		$(BIN)/$$bin --generate completions-bash > $(BASH_DIR)/$$bin; \
+		$(BIN)/$$bin --generate completions-zsh > $(ZSH_DIR)/_$$bin; \
+		$(BIN)/$$bin --generate completions-fish > $(FISH_DIR)/$$bin.fish; \
+		$(BIN)/$$bin --generate man > $(MAN_DIR)/$$bin.1; \
+	done
+	@echo "installed $(BINARIES) in $(DESTDIR)$(PREFIX)/bin, their completions and man pages in $(SHARE)"
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(BINARIES))
+	rm -f $(addprefix $(BASH_DIR)/,$(BINARIES)) $(addprefix $(ZSH_DIR)/_,$(BINARIES))
+	rm -f $(addsuffix .fish,$(addprefix $(FISH_DIR)/,$(BINARIES))) $(addsuffix .1,$(addprefix $(MAN_DIR)/,$(BINARIES)))
 
 clean:
 	$(CARGO) clean

@@ -1,18 +1,24 @@
 //! Durations as people type them: `250ms`, `2s`, `1.5s`, `1m`, `1h`, `100us`.
-//! A bare number is seconds.
+//! A number needs its unit: `5` is refused (was it seconds, or libzmq's
+//! milliseconds?), except `0`, which is zero in any unit.
 
 use crate::error::{Error, Result};
 use std::time::Duration;
 
-/// Parse a duration such as `250ms`, `2s`, `1.5s`, `3m`, `1h`, `500us`; a bare number
-/// means seconds.
+/// Parse a duration such as `250ms`, `2s`, `1.5s`, `3m`, `1h`, `500us`. A number
+/// without a unit is refused, with a hint, since it could mean seconds or
+/// milliseconds (libzmq's unit); only `0` needs none.
 ///
 /// ```
 /// use std::time::Duration;
 /// use zpattern::duration::parse;
 /// assert_eq!(parse("250ms").unwrap(), Duration::from_millis(250));
 /// assert_eq!(parse("1.5s").unwrap(), Duration::from_millis(1500));
-/// assert_eq!(parse("2").unwrap(), Duration::from_secs(2));
+/// assert_eq!(parse("0").unwrap(), Duration::ZERO);
+/// assert_eq!(
+///     parse("5").unwrap_err().to_string(),
+///     "'5': a duration needs a unit (5s, 5ms)"
+/// );
 /// assert!(parse("soon").is_err());
 /// ```
 pub fn parse(text: &str) -> Result<Duration> {
@@ -28,9 +34,15 @@ pub fn parse(text: &str) -> Result<Duration> {
     };
     let value: f64 = number.parse().map_err(|_| bad())?;
     let seconds_per_unit = match unit.trim() {
+        "" if value == 0.0 => 1.0,
+        "" => {
+            return Err(Error::usage(format!(
+                "'{text}': a duration needs a unit ({text}s, {text}ms)"
+            )))
+        }
         "us" | "µs" => 1e-6,
         "ms" => 1e-3,
-        "" | "s" => 1.0,
+        "s" => 1.0,
         "m" | "min" => 60.0,
         "h" => 3600.0,
         _ => return Err(bad()),
@@ -61,6 +73,19 @@ mod tests {
         assert_eq!(parse("3m").unwrap(), Duration::from_secs(180));
         assert_eq!(parse("1h").unwrap(), Duration::from_secs(3600));
         assert_eq!(parse("0").unwrap(), Duration::ZERO);
+        assert_eq!(parse("0.0").unwrap(), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_number_needs_its_unit() {
+        for bare in ["5", "2.5", "1000"] {
+            let e = parse(bare).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Usage);
+            assert_eq!(
+                e.to_string(),
+                format!("'{bare}': a duration needs a unit ({bare}s, {bare}ms)")
+            );
+        }
     }
 
     #[test]

@@ -155,8 +155,8 @@ pub struct ReceiveArgs {
     /// Stop after N messages (exit 0); if --timeout passes first, exit 2.
     #[arg(short = 'n', long, value_name = "N")]
     pub count: Option<u64>,
-    /// Stop when nothing arrives for DUR (exit 0 without --count).
-    #[arg(short = 'W', long, value_name = "DUR", value_parser = duration_arg)]
+    /// Stop when nothing arrives for DUR (exit 0 without --count); more than zero.
+    #[arg(short = 'W', long, value_name = "DUR", value_parser = timeout_arg)]
     pub timeout: Option<Duration>,
     /// Read at most N messages per second: a deliberately slow consumer, to see
     /// what the sender does when a receiver falls behind (zsub, zpull).
@@ -211,6 +211,17 @@ pub fn duration_arg(text: &str) -> Result<Duration, String> {
 pub fn positive_duration_arg(text: &str) -> Result<Duration, String> {
     match duration_arg(text)? {
         d if d.is_zero() => Err(format!("'{text}' must be longer than zero")),
+        d => Ok(d),
+    }
+}
+
+/// Parse a timeout, a wait limit or a deadline: zero would end the wait before
+/// anything could arrive, so it is refused with a hint, never taken silently.
+pub fn timeout_arg(text: &str) -> Result<Duration, String> {
+    match duration_arg(text)? {
+        d if d.is_zero() => Err(format!(
+            "'{text}' would give up at once: give a longer time, or leave the option out to wait as long as it takes"
+        )),
         d => Ok(d),
     }
 }
@@ -280,5 +291,18 @@ mod tests {
         assert!(size_arg("lots").is_err());
         assert!(size_arg("").is_err());
         assert!(size_arg("99999999999999G").is_err());
+    }
+
+    #[test]
+    fn a_timeout_of_zero_is_refused_with_a_hint() {
+        assert_eq!(timeout_arg("2s"), Ok(Duration::from_secs(2)));
+        for zero in ["0", "0s", "0ms"] {
+            let e = timeout_arg(zero).unwrap_err();
+            assert!(e.contains("would give up at once"), "{e}");
+        }
+        assert_eq!(
+            timeout_arg("5").unwrap_err(),
+            "'5': a duration needs a unit (5s, 5ms)"
+        );
     }
 }

@@ -42,6 +42,8 @@ enum Origin {
     /// Records read from a named input.
     Records {
         reader: Box<dyn Input>,
+        /// The input's size, for a regular file.
+        size: Option<u64>,
         name: String,
         line: u64,
         buf: Vec<u8>,
@@ -53,24 +55,42 @@ enum Origin {
 trait Input: BufRead + Send {
     /// Whether nothing is buffered and the next read may wait for the writer.
     fn would_wait(&mut self) -> bool;
+
+    /// How many bytes have been taken from the input so far, where that is
+    /// counted (a regular file, for its progress).
+    fn consumed(&self) -> u64 {
+        0
+    }
 }
 
-/// An input that never waits: a regular file, a buffer.
-struct Ready<R>(R);
+/// An input that never waits: a regular file, a buffer. It counts what is taken.
+struct Ready<R> {
+    inner: R,
+    consumed: u64,
+}
+
+impl<R> Ready<R> {
+    fn new(inner: R) -> Ready<R> {
+        Ready { inner, consumed: 0 }
+    }
+}
 
 impl<R: BufRead> Read for Ready<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        self.0.read(out)
+        let n = self.inner.read(out)?;
+        self.consumed += n as u64;
+        Ok(n)
     }
 }
 
 impl<R: BufRead> BufRead for Ready<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        self.0.fill_buf()
+        self.inner.fill_buf()
     }
 
     fn consume(&mut self, n: usize) {
-        self.0.consume(n)
+        self.consumed += n as u64;
+        self.inner.consume(n)
     }
 }
 
@@ -78,6 +98,19 @@ impl<R: BufRead + Send> Input for Ready<R> {
     fn would_wait(&mut self) -> bool {
         false
     }
+
+    fn consumed(&self) -> u64 {
+        self.consumed
+    }
+}
+
+/// How much a sender has to send, when that is known in advance: for progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Total {
+    /// The bytes of a regular file.
+    Bytes(u64),
+    /// Messages: `--data` sent `--count` times.
+    Messages(u64),
 }
 
 impl MessageSource {
@@ -131,7 +164,7 @@ impl MessageSource {
         format: Format,
     ) -> MessageSource {
         MessageSource {
-            origin: Origin::records(Ready(reader), name.to_string()),
+            origin: Origin::records(Ready::new(reader), None, name.to_string()),
             format,
             limit: None,
             produced: 0,
@@ -153,6 +186,24 @@ impl MessageSource {
         };
         self.produced += u64::from(next.is_some());
         Ok(next)
+    }
+
+    /// How much there is to send, when that is known in advance: the size of a
+    /// regular file (also one on stdin), or `--count` messages of `--data`.
+    pub fn total(&self) -> Option<Total> {
+        match &self.origin {
+            Origin::Repeat(_) => self.limit.map(Total::Messages),
+            Origin::Records { size, .. } => size.map(Total::Bytes),
+        }
+    }
+
+    /// How far the source is towards its [`MessageSource::total`]: bytes read
+    /// from the file, or messages produced.
+    pub fn position(&self) -> u64 {
+        match &self.origin {
+            Origin::Repeat(_) => self.produced,
+            Origin::Records { reader, .. } => reader.consumed(),
+        }
     }
 
     /// Whether the next message may have to wait for the input's writer (a pipe or
@@ -191,9 +242,10 @@ fn line_limit(format: Format, max_size: usize) -> usize {
 }
 
 impl Origin {
-    fn records(reader: impl Input + 'static, name: String) -> Origin {
+    fn records(reader: impl Input + 'static, size: Option<u64>, name: String) -> Origin {
         Origin::Records {
             reader: Box::new(reader),
+            size,
             name,
             line: 0,
             buf: Vec::with_capacity(256),
@@ -204,10 +256,12 @@ impl Origin {
     /// Records from `file`: read directly if it is a regular file, else (a pipe, a
     /// terminal, a device) through a reader thread that a stop interrupts.
     fn from_file(file: File, name: String, stop: &Stop) -> Origin {
-        if file.metadata().is_ok_and(|m| m.is_file()) {
-            Origin::records(Ready(BufReader::with_capacity(CHUNK, file)), name)
-        } else {
-            Origin::records(chunk_reader(file, stop.clone()), name)
+        match file.metadata() {
+            Ok(meta) if meta.is_file() => {
+                let reader = Ready::new(BufReader::with_capacity(CHUNK, file));
+                Origin::records(reader, Some(meta.len()), name)
+            }
+            _ => Origin::records(chunk_reader(file, stop.clone()), None, name),
         }
     }
 
@@ -219,6 +273,7 @@ impl Origin {
             line,
             buf,
             done,
+            ..
         } = self
         else {
             return Ok(None);

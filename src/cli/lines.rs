@@ -55,9 +55,34 @@ pub struct StatsLine {
     /// Items missing from batch-header streams, once there are any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gaps: Option<u64>,
+    /// One-way latency percentiles of the items received in batch header mode,
+    /// once one had a latency of zero or more (`zsub --header`, `zpull --header`,
+    /// `zpull --sink`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<LatencyStats>,
+    /// Items whose latency was negative (the sender's clock ahead of ours), once
+    /// there are any; left out of [`StatsLine::latency`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negative_latency: Option<u64>,
     /// Set on the last line of a run.
     #[serde(rename = "final", default, skip_serializing_if = "std::ops::Not::not")]
     pub last: bool,
+}
+
+/// One-way latencies in microseconds, from the send time in each item's batch
+/// header to its arrival: `{"count":1000,"p50_us":84,"p90_us":120,"p99_us":310,"max_us":1200}`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatencyStats {
+    /// Items with a latency of zero or more, which the percentiles are of.
+    pub count: u64,
+    /// The median.
+    pub p50_us: u64,
+    /// The 90th percentile.
+    pub p90_us: u64,
+    /// The 99th percentile.
+    pub p99_us: u64,
+    /// The largest (at most an hour: a longer one counts as an hour).
+    pub max_us: u64,
 }
 
 impl StatsLine {
@@ -101,6 +126,23 @@ mod tests {
         );
         assert_eq!(parse_stats(&line), Some(stats));
         assert_eq!(parse_stats("zsub: bound tcp://x:1"), None);
+        let latency = StatsLine {
+            latency: Some(LatencyStats {
+                count: 2,
+                p50_us: 84,
+                p90_us: 90,
+                p99_us: 90,
+                max_us: 90,
+            }),
+            negative_latency: Some(1),
+            ..StatsLine::default()
+        };
+        let line = latency.line("zpull");
+        assert!(
+            line.contains(r#""latency":{"count":2,"p50_us":84,"p90_us":90,"p99_us":90,"max_us":90},"negative_latency":1"#),
+            "{line}"
+        );
+        assert_eq!(parse_stats(&line), Some(latency));
     }
 
     #[test]

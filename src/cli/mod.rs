@@ -22,13 +22,17 @@ macro_rules! note {
 pub mod args;
 pub mod context;
 mod exec;
+pub mod generate;
 mod input;
+pub mod latency;
 pub mod lines;
 mod output;
+mod progress;
 mod run;
 pub mod security;
 pub mod sink;
 pub mod stats;
+pub mod template;
 pub mod worker;
 pub mod zkeygen;
 pub mod zlab;
@@ -99,9 +103,15 @@ pub fn main<A: Parser + Reports>(run: fn(A, &Run) -> Result<()>) -> ExitCode {
 pub const CHECK_ARGS_ENV: &str = "ZPATTERN_CHECK_ARGS";
 
 /// Parse the command line of `A`. `--help` and `--version` print and exit 0; a usage
-/// error is one line, `NAME: what is wrong (see NAME --help)`, and exit 2.
+/// error is one line, `NAME: what is wrong (see NAME --help)`, and exit 2. A first
+/// argument `--generate KIND` writes a completion script or the man page instead
+/// and exits (see [`generate`]).
 pub fn parse_args<A: Parser>() -> A {
-    match A::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(code) = generate::if_asked(A::command(), &args) {
+        std::process::exit(i32::from(code));
+    }
+    match A::try_parse_from(args) {
         Ok(args) => args,
         Err(e)
             if !e.use_stderr()

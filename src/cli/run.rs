@@ -4,12 +4,14 @@
 
 use crate::cli::args::{ReceiveArgs, SourceArgs};
 use crate::cli::context::Run;
+use crate::cli::progress::Progress;
+use crate::cli::template::Seen;
 use crate::cli::{MessageSource, MessageWriter};
 use crate::duration;
 use crate::error::{Error, ErrorKind, Result};
-use crate::frame::{Arrival, Batch, Frame, Message};
+use crate::frame::{now_micros, Arrival, Batch, Frame, Header, Message};
 use crate::stop::Stop;
-use crate::Receive;
+use crate::{Puller, Receive, Subscriber};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -23,7 +25,7 @@ pub(crate) enum Step {
 
 /// Send every message of `source` through `send`, honouring `--delay` and
 /// `--interval`; tell it [`Step::Idle`] before a wait for input. Returns how many
-/// were sent.
+/// were sent. A source of known size shows its progress on a terminal.
 pub(crate) fn send_all(
     source: &mut MessageSource,
     pace: &SourceArgs,
@@ -35,6 +37,7 @@ pub(crate) fn send_all(
         pause(stop, delay)?;
     }
     let mut sent = 0;
+    let mut progress = Progress::sending(run, source.total());
     loop {
         if sent > 0 && source.would_wait() {
             send(Step::Idle)?;
@@ -52,6 +55,7 @@ pub(crate) fn send_all(
         send(Step::Send(msg))?;
         sent += 1;
         run.counters().set_sent(sent);
+        progress.update(sent, source.position(), || None);
     }
     Ok(sent)
 }
@@ -112,6 +116,23 @@ fn pause(stop: &Stop, d: Duration) -> Result<()> {
     }
 }
 
+/// A receiver of items, which may take their batch headers off itself.
+pub(crate) trait Items: Receive {
+    /// The batch header of the item the last receive returned, if the receiver
+    /// took it off.
+    fn taken_header(&self) -> Option<Header> {
+        None
+    }
+}
+
+impl Items for Puller {}
+
+impl Items for Subscriber {
+    fn taken_header(&self) -> Option<Header> {
+        self.last_header().copied()
+    }
+}
+
 /// Receive into `writer` until `--count` messages arrived, or nothing arrived for
 /// `--timeout`, at most `--rate` messages per second. Output is flushed whenever no
 /// further message is waiting, and on every way out, an interruption included. A
@@ -120,10 +141,12 @@ fn pause(stop: &Stop, d: Duration) -> Result<()> {
 ///
 /// With `header` (batch header mode), each message's header is stripped: items are
 /// written and counted, end-of-stream messages are not, and a message without a
-/// valid header is reported, counted as malformed and skipped.
+/// valid header is reported, counted as malformed and skipped. The one-way latency
+/// of every item with a header (stripped here, or by the receiver) is recorded in
+/// the run's counters.
 pub(crate) fn receive_all<W: Write>(
     run: &Run,
-    receiver: &mut impl Receive,
+    receiver: &mut impl Items,
     writer: &mut MessageWriter<W>,
     limits: &ReceiveArgs,
     header: bool,
@@ -144,14 +167,15 @@ struct Receiving<'a> {
 
 /// What one wait for a message brought.
 enum Waited {
-    Message,
+    /// A message, and the header taken off it in header mode.
+    Message(Option<Header>),
     Idle,
     Skipped,
 }
 
 fn receive_until_done<W: Write>(
     receiving: &Receiving,
-    receiver: &mut impl Receive,
+    receiver: &mut impl Items,
     writer: &mut MessageWriter<W>,
     limits: &ReceiveArgs,
 ) -> Result<u64> {
@@ -168,8 +192,22 @@ fn receive_until_done<W: Write>(
             arrival = wait(receiving, receiver, &mut msg, limits.timeout)?;
         }
         match arrival {
-            Waited::Message => {
-                writer.write(&msg)?;
+            Waited::Message(header) => {
+                let header = header.or_else(|| receiver.taken_header());
+                let arrived_us = match header.is_some() || writer.needs_time() {
+                    true => now_micros(),
+                    false => 0,
+                };
+                if let Some(header) = &header {
+                    let counters = receiving.run.counters();
+                    counters.record_latency(header.sent_micros, arrived_us);
+                }
+                let seen = Seen {
+                    arrived_us,
+                    header: header.as_ref(),
+                    peer: msg.peer_address(),
+                };
+                writer.write_seen(&msg, &seen)?;
                 received += 1;
                 receiving.run.counters().set_received(received);
             }
@@ -199,10 +237,10 @@ fn wait(
     timeout: Option<Duration>,
 ) -> Result<Waited> {
     match receiver.recv_into(msg, timeout) {
-        Ok(true) if !receiving.header => Ok(Waited::Message),
+        Ok(true) if !receiving.header => Ok(Waited::Message(None)),
         Ok(true) => match msg.arrival() {
             Arrival::End(_) => Ok(Waited::Skipped),
-            Arrival::Item(_) => Ok(Waited::Message),
+            Arrival::Item(header) => Ok(Waited::Message(Some(header))),
             Arrival::Malformed(why) => {
                 receiving.run.counters().add_malformed();
                 receiving.run.warn(Arrival::dropped(&why));

@@ -3,10 +3,13 @@
 //! report of what is missing when its deadline passes first.
 
 use crate::accounting::{Recorded, Report};
-use crate::cli::args::{duration_arg, ReceiveArgs, SocketArgs};
+use crate::cli::args::{duration_arg, timeout_arg, ReceiveArgs, SocketArgs};
 use crate::cli::context::Run;
+use crate::cli::progress::Progress;
+use crate::cli::template::{Seen, Template};
 use crate::cli::MessageWriter;
 use crate::error::{Error, ErrorKind, Result};
+use crate::frame::now_micros;
 use crate::pipeline::{Delivery, Sink};
 use clap::{Args, ValueEnum};
 use std::io::Write;
@@ -31,7 +34,7 @@ pub struct SinkArgs {
     #[arg(long, value_name = "DUR", default_value = "100ms", value_parser = duration_arg, requires = "sink")]
     pub grace: Duration,
     /// With --sink: give up after DUR in all, even while items keep arriving.
-    #[arg(long, value_name = "DUR", value_parser = duration_arg, requires = "sink")]
+    #[arg(long, value_name = "DUR", value_parser = timeout_arg, requires = "sink")]
     pub deadline: Option<Duration>,
     /// With --sink: how to print the final report on stderr: text lines
     /// "zpull: batch ...", or one line "zpull: report {JSON}".
@@ -49,8 +52,14 @@ pub enum ReportFormat {
 }
 
 /// Run `zpull --sink`.
-pub fn run(socket: &SocketArgs, receive: &ReceiveArgs, args: &SinkArgs, run: &Run) -> Result<()> {
-    let mut writer = MessageWriter::stdout(run.format())?;
+pub fn run(
+    socket: &SocketArgs,
+    receive: &ReceiveArgs,
+    args: &SinkArgs,
+    template: Option<Template>,
+    run: &Run,
+) -> Result<()> {
+    let mut writer = MessageWriter::stdout(run.format())?.template(template);
     let mut sink = Sink::open(socket.options(run)?)?
         .batches(args.batches)
         .grace(args.grace);
@@ -73,7 +82,8 @@ pub fn run(socket: &SocketArgs, receive: &ReceiveArgs, args: &SinkArgs, run: &Ru
 
 /// Receive until the sink is done and its grace period is over, nothing arrives
 /// for `idle`, or the deadline (see [`Sink::next_delivery`]). Output is flushed
-/// whenever no further message is waiting.
+/// whenever no further message is waiting. Every item's one-way latency is
+/// recorded, duplicates' too: each is a delivery that took that long.
 fn collect<W: Write>(
     sink: &mut Sink,
     writer: &mut MessageWriter<W>,
@@ -82,6 +92,7 @@ fn collect<W: Write>(
 ) -> Result<()> {
     let counters = run.counters();
     let mut items = 0;
+    let mut progress = Progress::collecting(run);
     loop {
         let mut delivery = sink.recv_delivery(Some(Duration::ZERO))?;
         if delivery.is_none() {
@@ -91,13 +102,23 @@ fn collect<W: Write>(
         match delivery {
             None => break,
             Some(Delivery::Item {
-                message, recorded, ..
+                message,
+                recorded,
+                header,
             }) => {
+                let arrived_us = now_micros();
+                counters.record_latency(header.sent_micros, arrived_us);
                 items += 1;
                 counters.set_received(items);
+                progress.update(items, items, || expected(sink));
                 // Each item is printed once; duplicates are only counted.
                 if recorded == Recorded::New {
-                    writer.write(&message)?;
+                    let seen = Seen {
+                        arrived_us,
+                        header: Some(&header),
+                        peer: message.peer_address(),
+                    };
+                    writer.write_seen(&message, &seen)?;
                 }
             }
             Some(Delivery::End(_)) => {}
@@ -108,6 +129,15 @@ fn collect<W: Write>(
         }
     }
     Ok(())
+}
+
+/// The items of every batch seen so far, once each batch's size is known.
+fn expected(sink: &Sink) -> Option<u64> {
+    let mut total = 0u64;
+    for batch in sink.ledger().batches() {
+        total = total.saturating_add(batch.expected()?);
+    }
+    (total > 0).then_some(total)
 }
 
 fn print_report(report: &Report, format: ReportFormat, run: &Run) {

@@ -4,7 +4,8 @@
 //! `--verbose` prints a one-line summary at exit; an interrupted run (SIGINT or
 //! SIGTERM) always prints `NAME: interrupted: sent N, received M, dropped K`.
 
-use crate::cli::lines::StatsLine;
+use crate::cli::latency::{self, Latency};
+use crate::cli::lines::{LatencyStats, StatsLine};
 use crate::stop::Stop;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -21,6 +22,8 @@ pub struct Counters {
     skipped: AtomicU64,
     gaps: AtomicU64,
     drops_unknown: AtomicBool,
+    /// One-way latencies, once an item with a batch header was received.
+    latency: Mutex<Option<Latency>>,
 }
 
 impl Counters {
@@ -66,6 +69,24 @@ impl Counters {
         self.drops_unknown.store(true, Ordering::Relaxed);
     }
 
+    /// Record the one-way latency of an item sent at `sent_us` (its batch header's
+    /// send time) that arrived at `arrived_us`, both in microseconds since the Unix
+    /// epoch.
+    pub fn record_latency(&self, sent_us: u64, arrived_us: u64) {
+        let mut latency = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+        latency
+            .get_or_insert_with(Latency::new)
+            .record(sent_us, arrived_us);
+    }
+
+    /// The latency percentiles so far, and how many items had a negative latency.
+    pub fn latency(&self) -> (Option<LatencyStats>, u64) {
+        let latency = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+        latency
+            .as_ref()
+            .map_or((None, 0), |l| (l.stats(), l.negative()))
+    }
+
     /// Messages known to be lost: received but skipped (no valid header, over a
     /// limit), and items missing from batch-header streams. `None` when unknowable.
     pub fn dropped(&self) -> Option<u64> {
@@ -100,6 +121,7 @@ impl Counters {
     /// `gaps` once items of a batch-header stream were missing.
     pub fn snapshot(&self, elapsed: Duration, last: bool) -> StatsLine {
         let some = |n: u64| (n > 0).then_some(n);
+        let (latency, negative_latency) = self.latency();
         StatsLine {
             elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
             sent: self.sent(),
@@ -107,6 +129,8 @@ impl Counters {
             malformed: some(self.malformed()),
             dropped: self.dropped().and_then(some),
             gaps: some(self.gaps()),
+            latency,
+            negative_latency: some(negative_latency),
             last,
         }
     }
@@ -179,10 +203,20 @@ impl Reporter {
             (s, 0) => format!("sent {s} {}", plural(s)),
             (s, r) => format!("sent {s}, received {r} {}", plural(r)),
         };
-        match self.counters.malformed() {
+        let mut summary = match self.counters.malformed() {
             0 => summary,
             n => format!("{summary}; dropped {n} without a valid batch header"),
+        };
+        let (stats, negative) = self.counters.latency();
+        if let Some(stats) = stats {
+            summary = format!("{summary}; {}", latency::summary(&stats));
         }
+        if negative > 0 {
+            summary = format!(
+                "{summary}; {negative} with a negative latency (the sender's clock is ahead of ours)"
+            );
+        }
+        summary
     }
 
     /// The line printed when the run was interrupted:
@@ -259,6 +293,14 @@ mod tests {
         assert_eq!(
             r.summary(),
             "sent 1, received 4 messages; dropped 1 without a valid batch header"
+        );
+        c.record_latency(1_000, 1_084);
+        c.record_latency(2_000, 1_000);
+        assert_eq!(
+            r.summary(),
+            "sent 1, received 4 messages; dropped 1 without a valid batch header; \
+             latency p50 84µs, p90 84µs, p99 84µs, max 84µs; \
+             1 with a negative latency (the sender's clock is ahead of ours)"
         );
         c.add_skipped();
         c.set_gaps(10);

@@ -10,9 +10,10 @@
 use crate::cli::args::{HeaderArgs, ReceiveArgs, SocketArgs};
 use crate::cli::context::Run;
 use crate::cli::stats::Counters;
+use crate::cli::template::{Seen, Template};
 use crate::cli::{Filter, MessageWriter};
 use crate::error::{Error, ErrorKind, Result};
-use crate::frame::{Format, Message};
+use crate::frame::{now_micros, Format, Header, Message};
 use crate::pipeline::{Worker, WorkerTally};
 use clap::Args;
 use std::fs::File;
@@ -28,8 +29,9 @@ pub struct StageArgs {
     #[arg(long, value_name = "EP", conflicts_with = "count")]
     pub push: Vec<String>,
     /// With --push: transform each message with shell command CMD, run once per
-    /// message with the message on its stdin (in --format); its output is pushed on.
-    /// A message the command fails on is reported and not pushed on.
+    /// message with the message on its stdin (in --format); its output, not the
+    /// message received, is what the stage prints and pushes on. A message the
+    /// command fails on is reported and not pushed on.
     #[arg(short, long, value_name = "CMD", requires = "push")]
     pub exec: Option<String>,
     /// With --push: work on N threads (1 to 256), each with its own sockets (every
@@ -45,6 +47,7 @@ pub fn run(
     receive: &ReceiveArgs,
     header: &HeaderArgs,
     stage: &StageArgs,
+    template: Option<Template>,
     run: &Run,
 ) -> Result<()> {
     let mut input = socket.options(run)?;
@@ -55,7 +58,8 @@ pub fn run(
     // A downstream that takes nothing for --timeout is as dead as an upstream that
     // sends nothing: give up (exit 2) rather than hang with the item.
     output.send_timeout = receive.timeout;
-    let printer = Arc::new(Mutex::new(Printer::stdout(run.format(), run.name())?));
+    let printer = Printer::stdout(run.format(), template, run.name())?;
+    let printer = Arc::new(Mutex::new(printer));
     let problem_counters = Arc::clone(run.counters());
     let name = run.name();
     let item = Item {
@@ -72,7 +76,7 @@ pub fn run(
             }
             note!("{name}: warning: {e}");
         })
-        .spawn(move |msg| item.process(msg))?;
+        .spawn_with_header(move |msg, header| item.process(msg, header))?;
     run.report_bound(workers.input_endpoints());
     let joined = workers.join();
     let printed = lock(&printer).finish();
@@ -124,22 +128,29 @@ struct Item {
 }
 
 impl Item {
-    /// Transform, print and count one item; the worker pushes the result on.
-    fn process(&self, msg: Message) -> Result<Message> {
+    /// Transform, print and count one item; the worker pushes the result on. A
+    /// template shows the result, with the arrival, header and peer of `msg`.
+    fn process(&self, msg: Message, header: Option<&Header>) -> Result<Message> {
         self.counters.add_received(1);
-        let result = match &self.filter {
-            None => msg,
+        let arrived_us = now_micros();
+        let transformed = match &self.filter {
+            None => None,
             Some(filter) => {
                 let filtered = filter.run(&msg)?;
                 if let Some(failure) = filtered.failure {
                     return Err(Error::new(ErrorKind::Io, failure));
                 }
-                filtered.message
+                Some(filtered.message)
             }
         };
-        lock(&self.printer).print(&result);
+        let seen = Seen {
+            arrived_us,
+            header,
+            peer: msg.peer_address(),
+        };
+        lock(&self.printer).print(transformed.as_ref().unwrap_or(&msg), &seen);
         self.counters.add_sent(1);
-        Ok(result)
+        Ok(transformed.unwrap_or(msg))
     }
 }
 
@@ -153,9 +164,9 @@ struct Printer {
 }
 
 impl Printer {
-    fn stdout(format: Format, name: &'static str) -> Result<Printer> {
+    fn stdout(format: Format, template: Option<Template>, name: &'static str) -> Result<Printer> {
         Ok(Printer {
-            writer: MessageWriter::stdout(format)?,
+            writer: MessageWriter::stdout(format)?.template(template),
             name,
             failed: None,
         })
@@ -163,11 +174,12 @@ impl Printer {
 
     /// Print `msg` at once, so that what a stage handled is visible even if it is
     /// killed later; after a failure, nothing more is printed.
-    fn print(&mut self, msg: &Message) {
+    fn print(&mut self, msg: &Message, seen: &Seen) {
         if self.failed.is_some() {
             return;
         }
-        if let Err(e) = self.writer.write(msg).and_then(|()| self.writer.flush()) {
+        let written = self.writer.write_seen(msg, seen);
+        if let Err(e) = written.and_then(|()| self.writer.flush()) {
             if e.kind() != ErrorKind::BrokenPipe {
                 note!(
                     "{}: warning: {e}; printing stopped, items are still pushed on",

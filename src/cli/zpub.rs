@@ -1,6 +1,6 @@
 //! `zpub`: publish messages from stdin, a file or `--data`.
 
-use crate::cli::args::{duration_arg, SocketArgs, SourceArgs, StampArgs};
+use crate::cli::args::{timeout_arg, SocketArgs, SourceArgs, StampArgs};
 use crate::cli::context::{Reporting, Reports, Run};
 use crate::cli::run::{send_all, stamped, Notice, Step};
 use crate::cli::MessageSource;
@@ -37,7 +37,7 @@ pub struct Args {
     #[arg(long, conflicts_with = "wait_timeout")]
     pub no_wait: bool,
     /// Give up (exit 2) if the subscribers have not arrived within DUR.
-    #[arg(long, value_name = "DUR", value_parser = duration_arg)]
+    #[arg(long, value_name = "DUR", value_parser = timeout_arg)]
     pub wait_timeout: Option<Duration>,
     /// Wait for slow subscribers instead of dropping their messages at the HWM.
     #[arg(long)]

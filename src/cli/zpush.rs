@@ -1,6 +1,6 @@
 //! `zpush`: hand out messages to pullers.
 
-use crate::cli::args::{duration_arg, SocketArgs, SourceArgs, StampArgs};
+use crate::cli::args::{timeout_arg, SocketArgs, SourceArgs, StampArgs};
 use crate::cli::context::{Reporting, Reports, Run};
 use crate::cli::run::{send_all, stamped, Notice, Step};
 use crate::cli::MessageSource;
@@ -35,7 +35,7 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub pullers: Option<usize>,
     /// Give up (exit 2) if the pullers have not connected within DUR.
-    #[arg(long, value_name = "DUR", value_parser = duration_arg)]
+    #[arg(long, value_name = "DUR", value_parser = timeout_arg)]
     pub wait_timeout: Option<Duration>,
 }
 

@@ -1,7 +1,8 @@
 //! `zrep`: answer requests by echo, template or command.
 
-use crate::cli::args::{duration_arg, SocketArgs};
+use crate::cli::args::{timeout_arg, SocketArgs};
 use crate::cli::context::{Reporting, Reports, Run};
+use crate::cli::template::TemplateArgs;
 use crate::cli::{Filter, MessageWriter};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{Format, Limits, Message};
@@ -12,7 +13,7 @@ use std::time::Duration;
 /// Answer requests and print each one (the REP side of req/rep).
 ///
 /// Replies with the request itself (echo), with --reply TEMPLATE, or with the output
-/// of --exec CMD.
+/// of --exec CMD. Prints each request in --format, or as --template says.
 #[derive(Parser, Debug)]
 #[command(name = "zrep", version)]
 pub struct Args {
@@ -32,8 +33,11 @@ pub struct Args {
     #[arg(short = 'n', long, value_name = "N")]
     pub count: Option<u64>,
     /// Stop when no request arrives for DUR (exit 0; exit 2 if --count is not reached).
-    #[arg(short = 'W', long, value_name = "DUR", value_parser = duration_arg)]
+    #[arg(short = 'W', long, value_name = "DUR", value_parser = timeout_arg)]
     pub timeout: Option<Duration>,
+    /// The requests it prints.
+    #[command(flatten)]
+    pub output: TemplateArgs,
 }
 
 /// How a reply is made from a request.
@@ -107,7 +111,9 @@ pub fn run(args: Args, run: &Run) -> Result<()> {
         (None, Some(command)) => Responder::Exec(run.filter(command)),
         (None, None) => Responder::Echo,
     };
-    let mut writer = MessageWriter::stdout(format)?;
+    args.output
+        .check(false, "zreq and zrep exchange no batch header")?;
+    let mut writer = MessageWriter::stdout(format)?.template(args.output.template.clone());
     let mut replier = Replier::open(args.socket.options(run)?)?;
     run.report_bound(replier.endpoints());
     let counters = run.counters();

@@ -1,8 +1,9 @@
 //! `zreq`: send requests, print replies.
 
-use crate::cli::args::{duration_arg, SocketArgs, SourceArgs};
+use crate::cli::args::{duration_arg, timeout_arg, SocketArgs, SourceArgs};
 use crate::cli::context::{Reporting, Reports, Run};
 use crate::cli::run::{send_all, Step};
+use crate::cli::template::TemplateArgs;
 use crate::cli::{MessageSource, MessageWriter};
 use crate::duration;
 use crate::error::Result;
@@ -12,7 +13,8 @@ use std::time::Duration;
 
 /// Send each message as a request and print its reply (the REQ side of req/rep).
 ///
-/// Reads one request per line from stdin (frames separated by TAB), or sends --data.
+/// Reads one request per line from stdin (frames separated by TAB), or sends --data;
+/// prints each reply in --format, or as --template says.
 #[derive(Parser, Debug)]
 #[command(name = "zreq", version)]
 pub struct Args {
@@ -24,7 +26,7 @@ pub struct Args {
     pub source: SourceArgs,
     /// Wait up to DUR for each reply (per attempt, with --retries); when none comes,
     /// give up (exit 2).
-    #[arg(short = 'W', long, value_name = "DUR", value_parser = duration_arg)]
+    #[arg(short = 'W', long, value_name = "DUR", value_parser = timeout_arg)]
     pub timeout: Option<Duration>,
     /// Lazy Pirate: when a reply does not come within --timeout, close the socket,
     /// open a fresh one and resend, up to N times, before giving up (exit 2).
@@ -41,6 +43,9 @@ pub struct Args {
     /// lockstep.
     #[arg(long, value_name = "DUR", default_value = "100ms", value_parser = duration_arg)]
     pub backoff: Duration,
+    /// The replies it prints.
+    #[command(flatten)]
+    pub output: TemplateArgs,
 }
 
 impl Reports for Args {
@@ -53,7 +58,9 @@ impl Reports for Args {
 pub fn run(args: Args, run: &Run) -> Result<()> {
     let mut source =
         MessageSource::open(&args.source, run.format(), args.socket.max_size, run.stop())?;
-    let mut writer = MessageWriter::stdout(run.format())?;
+    args.output
+        .check(false, "zreq and zrep exchange no batch header")?;
+    let mut writer = MessageWriter::stdout(run.format())?.template(args.output.template);
     let retry = Retry::new(args.retries).backoff(args.backoff);
     let quiet = run.quiet();
     let counters = run.counters();

@@ -5,6 +5,7 @@ use crate::accounting::Report;
 use crate::cli::args::{HeaderArgs, ReceiveArgs, SocketArgs};
 use crate::cli::context::{Reporting, Reports, Run};
 use crate::cli::run::receive_all;
+use crate::cli::template::TemplateArgs;
 use crate::cli::MessageWriter;
 use crate::error::Result;
 use crate::frame::Format;
@@ -13,9 +14,11 @@ use clap::Parser;
 
 /// Subscribe to topics and print each message (the SUB side of pub/sub).
 ///
-/// Prints one message per line, frames separated by TAB (see --format). With
-/// --header, accounts for the sequence numbers of each publisher stream and reports
-/// the gaps (late join, messages dropped at the high-water mark) on stderr at exit.
+/// Prints one message per line, frames separated by TAB (see --format), or as
+/// --template says. With --header, accounts for the sequence numbers of each
+/// publisher stream and reports the gaps (late join, messages dropped at the
+/// high-water mark) on stderr at exit, and measures each item's one-way latency
+/// (--verbose and --stats show its percentiles; both hosts' clocks must agree).
 #[derive(Parser, Debug)]
 #[command(name = "zsub", version)]
 pub struct Args {
@@ -31,6 +34,9 @@ pub struct Args {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub header: HeaderArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub output: TemplateArgs,
 }
 
 impl Reports for Args {
@@ -41,7 +47,9 @@ impl Reports for Args {
 
 /// Run `zsub`.
 pub fn run(args: Args, run: &Run) -> Result<()> {
-    let mut writer = MessageWriter::stdout(run.format())?;
+    args.output
+        .check(args.header.header, "add --header (and zpub --header)")?;
+    let mut writer = MessageWriter::stdout(run.format())?.template(args.output.template);
     let mut subscriber = Subscriber::open(args.socket.options(run)?)?;
     run.report_bound(subscriber.endpoints());
     if args.topics.is_empty() {

@@ -75,6 +75,27 @@ impl Format {
         }
     }
 
+    /// Append one frame as it appears inside a record of this format: its raw bytes
+    /// (`text`, `raw`), escaped, in hex, or as a JSON value (a string, or
+    /// `{"hex":"..."}` when it is not UTF-8). No separator, no line terminator.
+    ///
+    /// ```
+    /// use zpattern::Format;
+    /// let mut out = Vec::new();
+    /// Format::Json.encode_frame(b"fedora", &mut out);
+    /// out.push(b' ');
+    /// Format::Escaped.encode_frame(b"a\tb", &mut out);
+    /// assert_eq!(out, b"\"fedora\" a\\tb");
+    /// ```
+    pub fn encode_frame(self, frame: &[u8], out: &mut Vec<u8>) {
+        match self {
+            Format::Text | Format::Raw => out.extend_from_slice(frame),
+            Format::Escaped => escape_into(frame, out),
+            Format::Hex => hex::encode_into(frame, out),
+            Format::Json => json_frame_into(frame, out),
+        }
+    }
+
     /// Decode one record (without its line terminator) into a message.
     ///
     /// Errors are usage errors that say what is wrong; callers add where (the line).
@@ -209,16 +230,21 @@ fn json_encode(msg: &Message, out: &mut Vec<u8>) {
         if i > 0 {
             out.push(b',');
         }
-        match frame.as_str() {
-            Some(text) => json_string_into(text, out),
-            None => {
-                out.extend_from_slice(b"{\"hex\":\"");
-                hex::encode_into(frame, out);
-                out.extend_from_slice(b"\"}");
-            }
-        }
+        json_frame_into(frame, out);
     }
     out.extend_from_slice(b"]}\n");
+}
+
+/// One frame as a JSON value: a string, or `{"hex":"..."}` when it is not UTF-8.
+fn json_frame_into(frame: &[u8], out: &mut Vec<u8>) {
+    match std::str::from_utf8(frame) {
+        Ok(text) => json_string_into(text, out),
+        Err(_) => {
+            out.extend_from_slice(b"{\"hex\":\"");
+            hex::encode_into(frame, out);
+            out.extend_from_slice(b"\"}");
+        }
+    }
 }
 
 /// Append `text` as a JSON string literal (RFC 8259 escapes).

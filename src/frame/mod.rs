@@ -76,6 +76,19 @@ impl Frame {
         std::str::from_utf8(self.as_bytes()).ok()
     }
 
+    /// The address of the peer a received frame came from, as libzmq's
+    /// `Peer-Address` message property gives it: the IP address of a tcp peer
+    /// (`127.0.0.1`, `::1`), and over ipc what libzmq knows of the peer process.
+    /// `None` for a frame that was not received, or came over inproc.
+    ///
+    /// ```
+    /// use zpattern::Frame;
+    /// assert_eq!(Frame::from("made here").peer_address(), None);
+    /// ```
+    pub fn peer_address(&self) -> Option<&str> {
+        self.0.property(c"Peer-Address")
+    }
+
     /// The libzmq message, to send or receive in place.
     pub(crate) fn raw_mut(&mut self) -> &mut RawMessage {
         &mut self.0
@@ -223,6 +236,27 @@ impl Message {
     /// Every frame, in order.
     pub fn frames(&self) -> &[Frame] {
         &self.frames
+    }
+
+    /// The address of the peer this received message came from: the
+    /// [`Frame::peer_address`] of its first frame (every frame of a received message
+    /// came by the same connection).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use zpattern::{Message, Options, Pusher, Puller, Receive, Transmit};
+    ///
+    /// let mut puller = Puller::bind("tcp://127.0.0.1:*")?;
+    /// let endpoint = puller.endpoints()[0].to_string();
+    /// let mut pusher = Pusher::open(Options::new().connect(&endpoint))?;
+    /// pusher.send(Message::new("hello"))?;
+    /// let msg = puller.recv_timeout(Some(Duration::from_secs(5)))?.expect("a message");
+    /// assert_eq!(msg.peer_address(), Some("127.0.0.1"));
+    /// assert_eq!(Message::new("made here").peer_address(), None);
+    /// # Ok::<(), zpattern::Error>(())
+    /// ```
+    pub fn peer_address(&self) -> Option<&str> {
+        self.frames[0].peer_address()
     }
 
     /// The frames after the topic (frame 0).

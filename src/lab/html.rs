@@ -68,22 +68,37 @@ impl Report {
     }
 
     fn node_table(&self) -> String {
+        let latency = self.nodes.iter().any(|n| n.latency.is_some());
         let mut out = String::from(
-            "<h2>Nodes</h2>\n<table><tr><th>node</th><th>state</th><th>sent</th><th>received</th><th>msg/s</th></tr>\n",
+            "<h2>Nodes</h2>\n<table><tr><th>node</th><th>state</th><th>sent</th><th>received</th><th>msg/s</th>",
         );
+        if latency {
+            out.push_str("<th>latency p50</th><th>p90</th><th>p99</th><th>max</th>");
+        }
+        out.push_str("</tr>\n");
         let number = |n: Option<u64>| n.map_or("-".to_string(), |n| n.to_string());
         for node in &self.nodes {
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "<tr><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td>",
                 escape(&node.name),
                 escape(&node.state),
                 number(node.sent),
                 number(node.received),
                 node.rate.map_or("-".to_string(), |r| format!("{r:.0}"))
             );
+            if latency {
+                out.push_str(&latency_cells(node));
+            }
+            out.push_str("</tr>\n");
         }
         out.push_str("</table>\n");
+        if latency {
+            out.push_str(
+                "<p>Latency: one way, from the send time in each item's batch header to its arrival; \
+                 both ends' clocks must agree.</p>\n",
+            );
+        }
         out
     }
 
@@ -125,6 +140,20 @@ impl Report {
         out.push_str("</table>\n");
         out
     }
+}
+
+/// A node's latency percentiles as table cells (`-` for a node without).
+fn latency_cells(node: &NodeReport) -> String {
+    let Some(stats) = &node.latency else {
+        return "<td>-</td>".repeat(4);
+    };
+    let mut out = String::new();
+    for us in [stats.p50_us, stats.p90_us, stats.p99_us, stats.max_us] {
+        let mut text = String::new();
+        crate::cli::latency::write_micros(&mut text, i64::try_from(us).unwrap_or(i64::MAX));
+        let _ = write!(out, "<td>{}</td>", escape(&text));
+    }
+    out
 }
 
 /// The shortest stretch of time a rate is taken over: a little more than the
@@ -421,6 +450,8 @@ mod tests {
             sent: Some(10),
             received: Some(0),
             rate: Some(10.0),
+            latency: None,
+            negative_latency: None,
             stdout_lines: 0,
             shown: Vec::new(),
             stderr_tail: Vec::new(),

@@ -79,6 +79,13 @@ pub struct NodeReport {
     pub received: Option<u64>,
     /// Messages per second while counting.
     pub rate: Option<f64>,
+    /// One-way latency percentiles of the items it received in batch header
+    /// mode, from its last stats line that had them (of its last run, if it was
+    /// restarted): `zsub --header`, `zpull --header`, `zpull --sink`.
+    pub latency: Option<lines::LatencyStats>,
+    /// Items it received with a negative latency (the sender's clock ahead of its
+    /// own), left out of the percentiles.
+    pub negative_latency: Option<u64>,
     /// Lines it printed on stdout.
     pub stdout_lines: u64,
     /// Its first stdout lines, for nodes marked `show = true`.
@@ -167,6 +174,17 @@ impl Report {
             let _ = writeln!(out, "network: {note}");
         }
         out.push_str(&self.table());
+        for node in &self.nodes {
+            if let Some(stats) = &node.latency {
+                let _ = writeln!(
+                    out,
+                    "{}: {} ({} items)",
+                    node.name,
+                    crate::cli::latency::summary(stats),
+                    stats.count
+                );
+            }
+        }
         for node in self.nodes.iter().filter(|n| !n.shown.is_empty()) {
             let _ = writeln!(out, "{} printed ({} lines):", node.name, node.stdout_lines);
             for line in &node.shown {
@@ -277,6 +295,8 @@ fn node_report(plan: &Plan, i: usize, live: &Live) -> NodeReport {
         sent: live.has_stats.then_some(sent),
         received: live.has_stats.then_some(received),
         rate: live.rate(),
+        latency: live.latency,
+        negative_latency: live.negative_latency,
         stdout_lines: live.stdout_lines,
         shown: if node.show {
             live.stdout.iter().take(SHOWN_LINES).cloned().collect()

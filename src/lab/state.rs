@@ -2,7 +2,7 @@
 //! endpoints it reported, its counts over time and what it printed.
 
 use super::process::{Child, Stream};
-use crate::cli::lines::{self, StatsLine};
+use crate::cli::lines::{self, LatencyStats, StatsLine};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -54,6 +54,10 @@ pub(crate) struct Live {
     active_ms: u64,
     current_ms: u64,
     pub(crate) has_stats: bool,
+    /// One-way latency percentiles of the last stats line that had them (a
+    /// receiver in batch header mode), and its count of negative latencies.
+    pub(crate) latency: Option<LatencyStats>,
+    pub(crate) negative_latency: Option<u64>,
     pub(crate) samples: Vec<Sample>,
     pub(crate) stdout: Vec<String>,
     pub(crate) stdout_lines: u64,
@@ -145,6 +149,12 @@ impl Live {
             self.current_ms = stats.elapsed_ms;
         }
         self.current = (stats.sent, stats.received);
+        if stats.latency.is_some() {
+            self.latency = stats.latency;
+        }
+        if stats.negative_latency.is_some() {
+            self.negative_latency = stats.negative_latency;
+        }
         let (sent, received) = self.counts();
         self.samples.push(Sample {
             at_ms: u64::try_from(at.as_millis()).unwrap_or(u64::MAX),

@@ -46,7 +46,7 @@ pub(super) struct Stage<F> {
 
 impl<F> Stage<F>
 where
-    F: Fn(Message) -> Result<Message>,
+    F: Fn(Message, Option<&Header>) -> Result<Message>,
 {
     /// A thread's stage over its own sockets.
     pub(super) fn new(puller: Puller, pusher: Pusher, work: Arc<F>, settings: Settings) -> Self {
@@ -123,7 +123,7 @@ where
 
     fn work_on(&mut self, item: Message, header: Option<Header>) -> Result<()> {
         self.tally.handled += 1;
-        match (self.work)(item) {
+        match (self.work)(item, header.as_ref()) {
             Ok(mut result) => {
                 if let Some(header) = &header {
                     result.push_header(header);

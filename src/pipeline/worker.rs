@@ -5,7 +5,7 @@ use super::stage::{Problems, Settings, Stage};
 use super::tally::WorkerTally;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
-use crate::frame::Message;
+use crate::frame::{Header, Message};
 use crate::options::Options;
 use crate::pipeline::{Puller, Pusher};
 use crate::stop::Stop;
@@ -127,9 +127,20 @@ impl Worker {
     /// Open every thread's sockets, then start the threads running `work` on each
     /// item. Errors opening a socket (a bad endpoint, an address in use) come back
     /// here, before any thread starts.
-    pub fn spawn<F>(mut self, work: F) -> Result<Workers>
+    pub fn spawn<F>(self, work: F) -> Result<Workers>
     where
         F: Fn(Message) -> Result<Message> + Send + Sync + 'static,
+    {
+        self.spawn_with_header(move |item, _| work(item))
+    }
+
+    /// As [`Worker::spawn`], with the item's batch header handed to `work` beside
+    /// it (`None` without [`Worker::batch_header`]): which batch, which item, when
+    /// it was sent. The header leaves with the result as it came, whatever `work`
+    /// makes of it.
+    pub fn spawn_with_header<F>(mut self, work: F) -> Result<Workers>
+    where
+        F: Fn(Message, Option<&Header>) -> Result<Message> + Send + Sync + 'static,
     {
         if self.threads > Worker::MAX_THREADS {
             return Err(Error::usage(format!(

@@ -3,7 +3,7 @@
 use crate::accounting::{Ledger, Report};
 use crate::endpoint::Endpoint;
 use crate::error::Result;
-use crate::frame::{Arrival, Message};
+use crate::frame::{Arrival, Header, Message};
 use crate::options::Options;
 use crate::role::{AtClose, Receive, Role};
 use crate::socket::Socket;
@@ -46,6 +46,8 @@ use std::time::{Duration, Instant};
 pub struct Subscriber {
     socket: Socket,
     ledger: Option<Ledger>,
+    /// The header of the item last received with accounting on.
+    last_header: Option<Header>,
 }
 
 /// The subscriber, for the shared layer.
@@ -64,6 +66,7 @@ impl Subscriber {
         Ok(Subscriber {
             socket: Socket::open(&SUBSCRIBER, &options)?,
             ledger: None,
+            last_header: None,
         })
     }
 
@@ -97,6 +100,13 @@ impl Subscriber {
         self.ledger.as_ref()
     }
 
+    /// The batch header of the item the last receive returned, if
+    /// [`Subscriber::account_headers`] is on (the header is taken off the message):
+    /// its batch, sequence number and send time, for a one-way latency, say.
+    pub fn last_header(&self) -> Option<&Header> {
+        self.last_header.as_ref()
+    }
+
     /// What is missing, per publisher stream (batch id), if
     /// [`Subscriber::account_headers`] is on: items received, missing sequence
     /// numbers as ranges (a range starting at 0 is a late join), duplicates,
@@ -124,6 +134,7 @@ impl Subscriber {
             match msg.arrival() {
                 Arrival::Item(header) => {
                     ledger.record(&header);
+                    self.last_header = Some(header);
                     return Ok(true);
                 }
                 Arrival::End(header) => {

@@ -1,7 +1,9 @@
 //! What libzmq offers that the `zmq` crate does not wrap: integer socket options by
 //! number, a message that stays ours when a send cannot queue it, the connection a
-//! received message came by, and the message limits of zpattern's libzmq build.
+//! received message came by (and its properties, such as the peer's address), and
+//! the message limits of zpattern's libzmq build.
 
+use std::ffi::CStr;
 use std::os::fd::RawFd;
 
 /// Set an integer socket option by its libzmq number.
@@ -198,6 +200,24 @@ impl RawMessage {
         (fd >= 0).then_some(fd)
     }
 
+    /// The metadata property `name` of this received frame (`Peer-Address`,
+    /// `Socket-Type`...), if libzmq gave it one: frames that came over tcp or ipc
+    /// carry their connection's properties, frames made here or over inproc none.
+    pub(crate) fn property(&self, name: &CStr) -> Option<&str> {
+        // SAFETY: zmq_msg_gets only reads the initialised message and the
+        // NUL-terminated name; it returns NULL (EINVAL) when the message has no
+        // metadata or no such property.
+        let value = unsafe { zmq_sys::zmq_msg_gets(&self.0, name.as_ptr()) };
+        if value.is_null() {
+            return None;
+        }
+        // SAFETY: a non-NULL value is a NUL-terminated string owned by the message's
+        // metadata, which the message holds a reference to until it is closed or
+        // received into again; both need `&mut self` (or its drop), so the string
+        // outlives the returned borrow of `self` and does not change meanwhile.
+        unsafe { CStr::from_ptr(value) }.to_str().ok()
+    }
+
     /// Whether another frame of the same message follows this received one.
     pub(crate) fn more(&self) -> bool {
         // SAFETY: zmq_msg_more reads the initialised message.
@@ -240,6 +260,7 @@ impl Drop for RawMessage {
     }
 }
 
+#[cfg(zpattern_libzmq)]
 extern "C" {
     /// In zpattern's libzmq (src/libzmq): raise the process-wide limits on one
     /// incoming message (frames, bytes over all frames) to at least these.
@@ -272,9 +293,17 @@ pub(crate) fn monitor_v2(socket: &mut zmq::Socket, endpoint: &str, events: u64) 
 /// Make libzmq drop a peer that sends a message of more than `frames` frames or
 /// `bytes` bytes in all, over tcp and ipc. Process-wide: the largest limits any
 /// caller asked for hold.
+///
+/// Only zpattern's libzmq build has these limits (see `build.rs`); linked with
+/// another libzmq, this does nothing, and `ZMQ_MAXMSGSIZE` bounds each frame alone.
 pub(crate) fn raise_message_limits(frames: usize, bytes: usize) {
     let frames = u64::try_from(frames).unwrap_or(u64::MAX);
     let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);
+    #[cfg(zpattern_libzmq)]
     // SAFETY: the function only updates two atomic integers.
-    unsafe { zpattern_raise_message_limits(frames, bytes) };
+    unsafe {
+        zpattern_raise_message_limits(frames, bytes)
+    };
+    #[cfg(not(zpattern_libzmq))]
+    let _ = (frames, bytes);
 }

@@ -264,3 +264,33 @@ fn option_values_that_cannot_work_are_refused_up_front() {
     );
     assert!(line.contains("cannot be used with"), "{line}");
 }
+
+#[test]
+fn a_duration_needs_its_unit_and_a_timeout_cannot_be_zero() {
+    for bin in ALL {
+        let line = one_line(bin, &["--bind", ANY, "--linger", "2"], 2);
+        assert!(
+            line.contains("'2': a duration needs a unit (2s, 2ms)"),
+            "{line}"
+        );
+    }
+    for (bin, flag) in [
+        (Bin::Zsub, "--timeout"),
+        (Bin::Zpull, "--timeout"),
+        (Bin::Zrep, "--timeout"),
+        (Bin::Zreq, "--timeout"),
+        (Bin::Zpub, "--wait-timeout"),
+        (Bin::Zpush, "--wait-timeout"),
+    ] {
+        for zero in ["0", "0s"] {
+            let line = one_line(bin, &["--bind", ANY, flag, zero], 2);
+            assert!(line.contains("would give up at once"), "{line}");
+        }
+    }
+    let line = one_line(
+        Bin::Zpull,
+        &["--bind", ANY, "--sink", "--deadline", "0ms"],
+        2,
+    );
+    assert!(line.contains("would give up at once"), "{line}");
+}

@@ -22,6 +22,7 @@ mod reliability;
 mod reqrep;
 mod secured;
 mod security;
+mod seeing;
 mod signals;
 mod slow;
 mod support;

@@ -99,6 +99,12 @@ pub struct Spawn {
     stdout: Output,
 }
 
+/// The path of one of the zpattern binaries, for a test that runs it through
+/// another program.
+pub fn bin_path(bin: Bin) -> &'static str {
+    bin.path()
+}
+
 /// Prepare one of the zpattern binaries with `args`.
 pub fn run(bin: Bin, args: &[&str]) -> Spawn {
     let mut command = Command::new(bin.path());

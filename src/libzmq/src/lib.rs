@@ -374,6 +374,10 @@ impl Build {
         env::set_var("CXXFLAGS", cxxflags);
         upstream::Build::new().with_libsodium(Some(sodium)).build();
         replace_engine();
+        // This runs in zmq-sys's build script: the line becomes zmq-sys's metadata
+        // (it `links = "zmq"`), DEP_ZMQ_ZPATTERN_BUILD in zpattern's build script,
+        // which then compiles in what only this build has (the message limits).
+        println!("cargo:zpattern_build=4.3.5");
     }
 }
 
