@@ -40,8 +40,11 @@ echo "| case | raw zmq instructions / msg | zpattern instructions / msg | zpatte
 echo "|---|---:|---:|---:|"
 while read -r n case; do
     [[ -z $only || $case == *"$only"* ]] || continue
-    raw=$(per_message "$case" "raw zmq" "$n")
-    ours=$(per_message "$case" "zpattern" "$n")
+    # The CURVE cases have a third side (zpattern NULL): name the two compared.
+    suffix=""
+    [[ $case == *" CURVE" ]] && suffix=" CURVE"
+    raw=$(per_message "$case" "raw zmq$suffix" "$n")
+    ours=$(per_message "$case" "zpattern$suffix" "$n")
     ratio=$(awk -v a="$ours" -v b="$raw" 'BEGIN { printf "%.3f", a / b }')
     echo "| $case | $raw | $ours | **$ratio** |"
 done <<'CASES'
@@ -53,4 +56,6 @@ done <<'CASES'
 1000 push→pull ipc 64 KiB
 20000 pub→sub tcp [10 B, 64 B]
 2000 req↔rep tcp 64 B
+5000 push→pull tcp 64 B CURVE
+5000 push→pull tcp 1 KiB CURVE
 CASES

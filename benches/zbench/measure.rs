@@ -95,6 +95,12 @@ impl Spread {
             max: values[values.len() - 1],
         })
     }
+
+    /// Whether a round left ±20 % of the median: the case is bimodal or noisy on
+    /// this machine, and its median alone says little.
+    pub fn is_wide(&self) -> bool {
+        self.median > 0.0 && (self.min < 0.8 * self.median || self.max > 1.2 * self.median)
+    }
 }
 
 /// One side of a case over all its rounds.

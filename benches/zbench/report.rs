@@ -176,6 +176,14 @@ impl Report {
         self.library_table(&mut out);
         self.encryption_table(&mut out);
         self.pipeline_table(&mut out);
+        let wide = wide_sides(self);
+        if !wide.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n**Spread over ±20 %** (a round left ±20 % of the side's median: bimodal or noisy here, the median alone says little; marked ⚠ above): {}.",
+                wide.join("; ")
+            );
+        }
         if !self.notes.is_empty() {
             let _ = writeln!(out, "\n## Notes\n");
             for note in &self.notes {
@@ -306,9 +314,28 @@ fn median(spread: Option<Spread>) -> f64 {
     spread.map_or(f64::NAN, |s| s.median)
 }
 
+/// The sides whose rounds spread more than ±20 % around their median.
+fn wide_sides(report: &Report) -> Vec<String> {
+    let mut wide = Vec::new();
+    for case in &report.library {
+        for (side, summary) in [("raw zmq", &case.raw), ("zpattern", &case.ours)] {
+            if summary.rate.is_wide() {
+                wide.push(format!("{}, {side}", case.name));
+            }
+        }
+    }
+    for pipeline in &report.pipelines {
+        if pipeline.summary.rate.is_wide() {
+            wide.push(pipeline.name.to_string());
+        }
+    }
+    wide
+}
+
 fn rate_spread(s: Spread) -> String {
+    let mark = if s.is_wide() { " ⚠" } else { "" };
     format!(
-        "{} ({}–{})",
+        "{} ({}–{}){mark}",
         thousands(s.median),
         thousands(s.min),
         thousands(s.max)

@@ -337,7 +337,7 @@ pub fn write_time(out: &mut Vec<u8>, micros: u64) {
 
 /// The Gregorian date of `days` since 1970-01-01 (Howard Hinnant's
 /// `civil_from_days`, for days on or after the epoch).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+pub fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
     let era = z / 146_097;
     let doe = z % 146_097;
